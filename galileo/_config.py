@@ -1,0 +1,554 @@
+"""The configuration schema: one frozen attrs tree, every key documented where it is declared.
+
+Loading (TOML + ``GALILEO_*`` environment overrides), type checking with key paths, the
+"did you mean" hints and rendering (``config show`` / ``config init`` / the docs page) live in
+``galileo._config_load``. This module only says what the keys are, their defaults, their
+units, and which values are acceptable.
+
+Conventions: amounts are integer lamports / atomic units; durations carry their unit in the
+name (``_ms``, ``_s``); ratios of money are basis points (``_bps``). Secrets are ``Secret``.
+Cross-field rules live in each section's ``problems()``, which yields ``(key, reason)`` pairs
+relative to the section, so every error names the full key path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import attrs
+
+from galileo._secret import Secret
+
+WSOL_MINT = "So11111111111111111111111111111111111111112"
+
+Problem = tuple[str, str]
+
+
+def setting(
+    default: Any = attrs.NOTHING, doc: str = "", *, factory: Any = None, **meta: Any
+) -> Any:
+    """An attrs field carrying its documentation (and optional ``ge``/``le`` bounds)."""
+    metadata = {"doc": doc, **meta}
+    if factory is not None:
+        return attrs.field(factory=factory, metadata=metadata)
+    return attrs.field(default=default, metadata=metadata)
+
+
+def _secret(doc: str) -> Any:
+    return setting(factory=lambda: Secret(""), doc=doc, secret=True)
+
+
+# --- jupiter ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class LaunchConfig:
+    """Flags of the ``jupiter-swap-api`` process (see docs/jupiter-launch-flags.md)."""
+
+    rpc_url: Secret = _secret(
+        "--rpc-url. Empty: the simulated world's RPC when sim.enabled, else required."
+    )
+    secondary_rpc_urls: list[Secret] = setting(
+        factory=list, doc="--secondary-rpc-urls.", secret=True
+    )
+    market_cache: str = setting("", "--market-cache: URL or file path; empty = the mode's default.")
+    market_mode: Literal["europa", "remote", "file"] = setting("remote", "--market-mode.")
+    yellowstone_grpc_endpoint: Secret = _secret("--yellowstone-grpc-endpoint; empty = poll mode.")
+    yellowstone_grpc_x_token: Secret = _secret("--yellowstone-grpc-x-token.")
+    yellowstone_grpc_enable_ping: bool = setting(False, "--yellowstone-grpc-enable-ping.")
+    yellowstone_grpc_compression_encoding: Literal["none", "gzip", "zstd"] = setting(
+        "gzip", "--yellowstone-grpc-compression-encoding."
+    )
+    snapshot_poll_interval_ms: int = setting(
+        0, "--snapshot-poll-interval-ms; 0 = the binary's default.", ge=0
+    )
+    allow_circular_arbitrage: bool = setting(
+        True, "--allow-circular-arbitrage (required for merged SOL→X→SOL routes)."
+    )
+    dex_program_ids: list[str] = setting(factory=list, doc="--dex-program-ids include-list.")
+    exclude_dex_program_ids: list[str] = setting(
+        factory=list, doc="--exclude-dex-program-ids exclude-list."
+    )
+    filter_markets_with_mints: list[str] = setting(
+        factory=list,
+        doc="Inline mints for --filter-markets-with-mints (merged with the files and URLs "
+        "below and the base mints; empty overall = no filter).",
+    )
+    filter_mints_files: list[str] = setting(
+        factory=list, doc="Files with one mint per line added to the market filter."
+    )
+    filter_mints_urls: list[str] = setting(
+        factory=list, doc="URLs returning a JSON array of mints added to the market filter."
+    )
+    max_filter_mints: int = setting(500, "Cap on the merged market-filter mint list.", ge=1)
+    host: str = setting("127.0.0.1", "--host. Loopback by default, never 0.0.0.0 unless asked.")
+    port: int = setting(18080, "--port the API listens on.", ge=1, le=65535)
+    metrics_port: int = setting(0, "--metrics-port; 0 = metrics off.", ge=0, le=65535)
+    expose_quote_and_simulate: bool = setting(False, "--expose-quote-and-simulate.")
+    enable_new_dexes: bool = setting(True, "--enable-new-dexes.")
+    enable_add_market: bool = setting(False, "--enable-add-market.")
+    enable_tokens: bool = setting(True, "--enable-tokens (galileo reads /tokens at startup).")
+    total_thread_count: int = setting(0, "--total-thread-count; 0 = the binary's default.", ge=0)
+    webserver_thread_count: int = setting(
+        0, "--webserver-thread-count; 0 = default; must be ≤ total_thread_count.", ge=0
+    )
+    update_thread_count: int = setting(0, "--update-thread-count; 0 = the binary's default.", ge=0)
+    extra_args: list[str] = setting(factory=list, doc="Appended verbatim to the command line.")
+    env: dict[str, str] = setting(
+        factory=dict, doc="Extra environment for the child (RUST_LOG=info is always set)."
+    )
+
+    def problems(self) -> Iterator[Problem]:
+        if (
+            self.total_thread_count
+            and self.webserver_thread_count
+            and self.webserver_thread_count > self.total_thread_count
+        ):
+            yield (
+                "webserver_thread_count",
+                f"{self.webserver_thread_count} > total_thread_count {self.total_thread_count}",
+            )
+
+
+@attrs.frozen(kw_only=True)
+class TrialQuoteConfig:
+    """The quote that proves the API is really ready (after /program-id-to-label answers)."""
+
+    input_mint: str = setting(WSOL_MINT, "Input mint of the trial quote.")
+    output_mint: str = setting("", "Output mint; empty = the first intermediate mint known.")
+    amount: int = setting(10_000_000, "Input amount (atomic units).", ge=1)
+
+
+@attrs.frozen(kw_only=True)
+class ProcessConfig:
+    """Supervision of the Jupiter process."""
+
+    startup_timeout_s: float = setting(300.0, "Deadline for Starting → Ready.", ge=1)
+    health_interval_s: float = setting(10.0, "Seconds between health checks once Ready.", gt=0)
+    health_timeout_s: float = setting(5.0, "Deadline of one health check.", gt=0)
+    unhealthy_restart_after: int = setting(3, "Consecutive failed checks before a restart.", ge=1)
+    restart_backoff_initial_s: float = setting(1.0, "First crash-restart delay.", gt=0)
+    restart_backoff_max_s: float = setting(60.0, "Cap of the doubling restart delay.", gt=0)
+    max_restarts: int = setting(5, "Restarts allowed per restart_window_s before Failed.", ge=1)
+    restart_window_s: float = setting(600.0, "Window for max_restarts.", gt=0)
+    scheduled_restart_minutes: int = setting(0, "Restart every N minutes; 0 = never.", ge=0)
+    stop_grace_s: float = setting(10.0, "SIGTERM → SIGKILL grace period.", ge=0)
+    log_dir: str = setting("", "Child stdout/stderr log directory; empty = <state_dir>/logs.")
+    log_max_bytes: int = setting(10 * 1024 * 1024, "Rotate the child log at this size.", ge=1024)
+    log_backups: int = setting(3, "Rotated child logs kept.", ge=0)
+    trial_quote: TrialQuoteConfig = setting(factory=TrialQuoteConfig, doc="Readiness trial quote.")
+
+    def problems(self) -> Iterator[Problem]:
+        if self.restart_backoff_initial_s > self.restart_backoff_max_s:
+            yield (
+                "restart_backoff_initial_s",
+                f"{self.restart_backoff_initial_s} > restart_backoff_max_s "
+                f"{self.restart_backoff_max_s}",
+            )
+
+
+@attrs.frozen(kw_only=True)
+class JupiterConfig:
+    """Where the jupiter-swap-api binary comes from, and how it is launched and supervised."""
+
+    source: Literal["sim", "release", "path"] = setting(
+        "sim",
+        "sim: launch the simulated world's Jupiter face like the real binary; release: the "
+        "managed, pinned install below; path: the executable at `path`.",
+    )
+    path: str = setting("", "Executable used when source = 'path'.")
+    url: str = setting(
+        "", "Base URL of an already running Jupiter API; set it to skip launching one."
+    )
+    version: str = setting("", "Release tag to pin (e.g. v6.0.48); empty = the newest release.")
+    releases_api_url: str = setting(
+        "https://api.github.com/repos/jup-ag/jupiter-swap-api/releases",
+        "GitHub-releases-compatible JSON API listing the releases.",
+    )
+    asset_name: str = setting(
+        "jupiter-swap-api-x86_64-unknown-linux-gnu.zip", "Release asset for this platform."
+    )
+    sha256: str = setting("", "Expected sha256 of the asset; empty = trust on first use.")
+    install_dir: str = setting("", "Versioned install cache; empty = ~/.cache/galileo/jupiter.")
+    keep_versions: int = setting(3, "Installed versions kept for rollback.", ge=1)
+    download_timeout_s: float = setting(600.0, "Deadline of one download.", gt=0)
+    launch: LaunchConfig = setting(factory=LaunchConfig, doc="Launch flags.")
+    process: ProcessConfig = setting(factory=ProcessConfig, doc="Supervision.")
+
+    def problems(self) -> Iterator[Problem]:
+        if self.source == "path" and not self.path:
+            yield ("path", "required when source = 'path'")
+        if self.sha256 and (len(self.sha256) != 64 or not _is_hex(self.sha256)):
+            yield ("sha256", "must be 64 hex digits")
+
+
+# --- network ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class NetworkConfig:
+    """Source IPs and transport for every outbound request."""
+
+    enable_multiple_ip: bool = setting(
+        False, "Spread requests over several local source IPs (leases, per-IP cooldowns)."
+    )
+    manual_ips: list[str] = setting(
+        factory=list, doc="Source IPs to use; empty = auto-detect from the interfaces."
+    )
+    allow_loopback: bool = setting(
+        False, "Keep loopback addresses in auto-detection (true automatically with the sim)."
+    )
+    transport: Literal["fast", "httpx"] = setting(
+        "fast", "Quote-path HTTP client: galileo's own HTTP/1.1 on trio, or httpx."
+    )
+    connect_timeout_ms: int = setting(1000, "TCP connect deadline.", ge=1)
+    request_timeout_ms: int = setting(2000, "Whole-request deadline on the quote path.", ge=1)
+    max_inflight_per_ip: int = setting(8, "Concurrent requests per source IP.", ge=1)
+    cooldown_429_initial_ms: int = setting(500, "First cooldown after HTTP 429 (doubles).", ge=0)
+    cooldown_429_max_ms: int = setting(30_000, "Cap of the 429 cooldown.", ge=0)
+    cooldown_timeout_initial_ms: int = setting(250, "First cooldown after a timeout.", ge=0)
+    cooldown_timeout_max_ms: int = setting(10_000, "Cap of the timeout cooldown.", ge=0)
+
+    def problems(self) -> Iterator[Problem]:
+        for i, ip in enumerate(self.manual_ips):
+            if not _is_ip(ip):
+                yield (f"manual_ips[{i}]", f"{ip!r} is not an IP address")
+        if self.cooldown_429_initial_ms > self.cooldown_429_max_ms:
+            yield ("cooldown_429_initial_ms", "greater than cooldown_429_max_ms")
+        if self.cooldown_timeout_initial_ms > self.cooldown_timeout_max_ms:
+            yield ("cooldown_timeout_initial_ms", "greater than cooldown_timeout_max_ms")
+
+
+# --- strategy -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TradeSizeRange:
+    """Trade sizes (atomic units of the base mint) quoted for one base mint."""
+
+    min: int = setting(100_000_000, "Smallest size.", ge=1)
+    max: int = setting(1_000_000_000, "Largest size.", ge=1)
+    lanes: int = setting(4, "Number of sizes between min and max (inclusive).", ge=1)
+    spacing: Literal["linear", "geometric"] = setting("geometric", "How lanes are spaced.")
+    explicit: list[int] = setting(
+        factory=list, doc="Exact sizes; when set, min/max/lanes/spacing are ignored."
+    )
+    jitter_bps: int = setting(0, "Random ± jitter per quote, in bps of the size.", ge=0, le=5000)
+
+    def problems(self) -> Iterator[Problem]:
+        if self.min > self.max:
+            yield ("", f"min {self.min} > max {self.max}")
+        for i, size in enumerate(self.explicit):
+            if size <= 0:
+                yield (f"explicit[{i}]", f"{size} is not a positive amount")
+
+
+@attrs.frozen(kw_only=True)
+class BaseMintConfig:
+    """A mint the bot starts and ends every round trip in."""
+
+    mint: str = setting(WSOL_MINT, "Base mint (wrapped SOL by default).")
+    trade_size_range: TradeSizeRange = setting(factory=TradeSizeRange, doc="Sizes to quote.")
+    intermediate_mints: list[str] = setting(
+        factory=list, doc="Mints X of base→X→base; empty = every token the API lists."
+    )
+    intermediate_mints_file: str = setting("", "File with more intermediate mints, one per line.")
+    min_profit_lamports: int = setting(
+        0, "Per-mint minimum net profit; 0 = risk.min_profit_lamports.", ge=0
+    )
+
+    def problems(self) -> Iterator[Problem]:
+        if not _looks_like_pubkey(self.mint):
+            yield ("mint", f"{self.mint!r} is not a base58 public key")
+        for i, mint in enumerate(self.intermediate_mints):
+            if not _looks_like_pubkey(mint):
+                yield (f"intermediate_mints[{i}]", f"{mint!r} is not a base58 public key")
+
+
+@attrs.frozen(kw_only=True)
+class BlindConfig:
+    """Blind strategy: quote base→X and X→base for every mint and size, keep what pays."""
+
+    enabled: bool = setting(True, "Run the blind strategy.")
+    base_mints: list[BaseMintConfig] = setting(
+        factory=lambda: [BaseMintConfig()], doc="Base mints with their sizes and targets."
+    )
+    slippage_bps: int = setting(0, "slippageBps sent with each leg's quote.", ge=0, le=10_000)
+    max_accounts: int = setting(32, "maxAccounts per leg (the merged tx must fit).", ge=8, le=64)
+    only_direct_routes: bool = setting(False, "onlyDirectRoutes on each leg.")
+    restrict_intermediate_tokens: bool = setting(True, "restrictIntermediateTokens per leg.")
+    dexes: list[str] = setting(factory=list, doc="Only these DEX labels (empty = all).")
+    exclude_dexes: list[str] = setting(factory=list, doc="Never these DEX labels.")
+
+    def problems(self) -> Iterator[Problem]:
+        if self.enabled and not self.base_mints:
+            yield ("base_mints", "at least one base mint is needed when the strategy is enabled")
+
+
+@attrs.frozen(kw_only=True)
+class StrategyConfig:
+    """What to quote and how fresh a quote must be."""
+
+    max_quote_age_ms: int = setting(400, "Drop buy/sell pairs older than this.", ge=1)
+    batch_deadline_ms: int = setting(1500, "Deadline of one buy+sell batch.", ge=1)
+    blind: BlindConfig = setting(factory=BlindConfig, doc="The blind strategy.")
+
+
+# --- execution and landers ----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TipConfig:
+    """The Jito tip added to every transaction."""
+
+    policy: Literal["static", "percent", "floor"] = setting(
+        "percent", "static lamports, a percent of gross profit, or a tip-floor percentile."
+    )
+    static_lamports: int = setting(10_000, "Tip when policy = static.", ge=0)
+    percent_bps: int = setting(
+        5000, "Share of gross profit when policy = percent.", ge=0, le=10_000
+    )
+    min_lamports: int = setting(1000, "Lower clamp (Jito refuses tips below 1000).", ge=0)
+    max_lamports: int = setting(10_000_000, "Upper clamp.", ge=0)
+    floor_percentile: Literal[25, 50, 75, 95, 99] = setting(
+        50, "Tip-floor percentile when policy = floor."
+    )
+
+    def problems(self) -> Iterator[Problem]:
+        if self.min_lamports > self.max_lamports:
+            yield ("min_lamports", f"{self.min_lamports} > max_lamports {self.max_lamports}")
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionConfig:
+    """Turning an opportunity into a signed transaction."""
+
+    rpc_url: Secret = _secret("RPC for blockhashes, ALTs, balances; empty = the sim's RPC.")
+    compute_unit_price_micro_lamports: int = setting(1000, "Priority fee price per CU.", ge=0)
+    compute_unit_limit_margin_bps: int = setting(
+        1000, "Margin added to the API's computeUnitLimit (bps).", ge=0
+    )
+    lamports_per_signature: int = setting(5000, "Base fee per signature.", ge=0)
+    blockhash_refresh_ms: int = setting(400, "How often the shared blockhash is refreshed.", ge=50)
+    tip: TipConfig = setting(factory=TipConfig, doc="Tip policy.")
+
+
+@attrs.frozen(kw_only=True)
+class JitoConfig:
+    """Jito block-engine lander."""
+
+    enabled: bool = setting(True, "Send bundles to Jito.")
+    endpoints: list[str] = setting(
+        factory=list, doc="Block-engine base URLs; empty = the sim's Jito face."
+    )
+    auth_uuid: Secret = _secret("x-jito-auth UUID for raised limits (optional).")
+    requests_per_second: float = setting(1.0, "Per endpoint and source IP.", gt=0)
+    queue_timeout_ms: int = setting(500, "Drop a send that waited longer for its token.", ge=0)
+    bundle_only_send_transaction: bool = setting(
+        False, "Also sendTransaction?bundleOnly=true (revert-protected single-tx bundle)."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RpcLanderConfig:
+    """An RPC lander (sendTransaction, skipPreflight, maxRetries=0)."""
+
+    enabled: bool = setting(False, "Send through these RPC endpoints.")
+    endpoints: list[Secret] = setting(
+        factory=list, doc="RPC URLs (secrets: they carry tokens).", secret=True
+    )
+    requests_per_second: float = setting(10.0, "Per endpoint.", gt=0)
+
+
+@attrs.frozen(kw_only=True)
+class LandersConfig:
+    """Where signed transactions go."""
+
+    jito: JitoConfig = setting(factory=JitoConfig, doc="Jito bundles.")
+    rpc: RpcLanderConfig = setting(factory=RpcLanderConfig, doc="Plain RPC.")
+    staked: RpcLanderConfig = setting(factory=RpcLanderConfig, doc="Staked-connection RPC.")
+    send_deadline_ms: int = setting(1000, "Deadline of one fan-out to all landers.", ge=1)
+    landing_timeout_s: float = setting(60.0, "Give up tracking a submission after this.", gt=0)
+
+    def problems(self) -> Iterator[Problem]:
+        for name in ("rpc", "staked"):
+            lander: RpcLanderConfig = getattr(self, name)
+            if lander.enabled and not lander.endpoints:
+                yield (f"{name}.endpoints", "required when the lander is enabled")
+
+
+# --- risk, wallet, observability ------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RiskConfig:
+    """Guards between an opportunity and a send."""
+
+    min_profit_lamports: int = setting(20_000, "Skip opportunities netting less.", ge=0)
+    max_trade_size_lamports: int = setting(5_000_000_000, "Skip larger trades.", ge=1)
+    max_loss_lamports: int = setting(
+        100_000_000, "Pause when realised loss in loss_window_s exceeds this.", ge=0
+    )
+    loss_window_s: float = setting(3600.0, "Window of max_loss_lamports.", gt=0)
+    failure_streak_pause: int = setting(10, "Pause after this many failed sends in a row.", ge=1)
+    pause_s: float = setting(60.0, "How long a guard pause lasts.", ge=0)
+    max_inflight: int = setting(4, "Submissions awaiting their outcome at once.", ge=1)
+    kill_switch_file: str = setting("", "While this file exists, sending is paused.")
+    dry_run: bool = setting(False, "Build and sign but never send.")
+
+
+@attrs.frozen(kw_only=True)
+class WalletConfig:
+    """The signing keypair."""
+
+    keypair_path: str = setting(
+        "", "Solana CLI JSON keypair; empty = the wallet the simulated world creates."
+    )
+    allow_insecure_permissions: bool = setting(
+        False, "Accept a keypair file readable by group/others (otherwise refused)."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class MetricsConfig:
+    """The /metrics, /health and /status endpoint."""
+
+    enabled: bool = setting(True, "Serve the endpoint.")
+    host: str = setting("127.0.0.1", "Listen address (loopback by default).")
+    port: int = setting(18090, "Listen port; 0 = any free port.", ge=0, le=65535)
+    summary_json: str = setting("", "Write the run summary (JSON) here on exit; empty = don't.")
+
+
+@attrs.frozen(kw_only=True)
+class LoggingConfig:
+    """Logs and the per-opportunity event trace."""
+
+    level: Literal["debug", "info", "warning", "error"] = setting("info", "Minimum level.")
+    format: Literal["auto", "json", "console"] = setting(
+        "auto", "auto = readable on a TTY, JSON lines otherwise."
+    )
+    file: str = setting("", "Also append JSON lines here.")
+    trace_file: str = setting("", "Per-opportunity event trace (JSONL); empty = off.")
+
+
+@attrs.frozen(kw_only=True)
+class SimFaultsConfig:
+    """Faults the simulated world injects (rates are probabilities per request)."""
+
+    latency_ms: float = setting(0.0, "Mean added latency per request.", ge=0)
+    latency_jitter_ms: float = setting(0.0, "Uniform ± jitter on the added latency.", ge=0)
+    quote_rps_per_ip: float = setting(0.0, "/quote limit per source IP; 0 = none (429 over).", ge=0)
+    error_5xx_rate: float = setting(0.0, "Share of requests answered 500.", ge=0, le=1)
+    malformed_rate: float = setting(0.0, "Share of bodies that are not valid JSON.", ge=0, le=1)
+    truncated_rate: float = setting(0.0, "Share of bodies cut short.", ge=0, le=1)
+    reset_rate: float = setting(0.0, "Share of connections reset without an answer.", ge=0, le=1)
+    stall_rate: float = setting(0.0, "Share of requests that never answer.", ge=0, le=1)
+    drop_bundle_rate: float = setting(0.0, "Share of accepted bundles that never land.", ge=0, le=1)
+    crash_after_requests: int = setting(0, "Jupiter face exits after N requests; 0 = never.", ge=0)
+
+
+@attrs.frozen(kw_only=True)
+class SimConfig:
+    """The simulated world (the default target on a fresh machine)."""
+
+    enabled: bool = setting(True, "Run against the simulated world (no real network).")
+    seed: int = setting(7, "World seed: same seed + same requests + same clock = same world.")
+    host: str = setting("127.0.0.1", "Where the faces listen (loopback only).")
+    rpc_port: int = setting(18899, "Solana RPC face; 0 = any free port.", ge=0, le=65535)
+    jito_port: int = setting(18900, "Jito face; 0 = any free port.", ge=0, le=65535)
+    token_count: int = setting(6, "Tokens besides wrapped SOL.", ge=1, le=64)
+    dexes: list[str] = setting(
+        factory=lambda: ["Raydium", "Orca Whirlpool", "Meteora DLMM"], doc="DEX labels."
+    )
+    pool_fee_bps: int = setting(25, "Fee of every pool.", ge=0, le=10_000)
+    drift_bps_per_s: int = setting(5, "Random price drift per pool per second (bps).", ge=0)
+    dislocation_rate_per_s: float = setting(0.5, "Dislocations between pools per second.", ge=0)
+    dislocation_bps: int = setting(150, "Typical size of a dislocation (bps).", ge=0)
+    startup_delay_s: float = setting(
+        0.0, "Jupiter face startup delay (the real one takes minutes).", ge=0
+    )
+    jito_rps_per_ip: float = setting(5.0, "Jito limit per source IP per region; 0 = none.", ge=0)
+    slot_ms: int = setting(400, "Slot duration.", ge=1)
+    wallet_lamports: int = setting(100_000_000_000, "SOL the wallet is funded with.", ge=0)
+    faults: SimFaultsConfig = setting(factory=SimFaultsConfig, doc="Fault injection.")
+
+
+# --- root ---------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    """The whole configuration. Sections appear in the TOML file as [tables]."""
+
+    state_dir: str = setting(".galileo", "Ledger, logs, wallet of the sim, runtime files.")
+    jupiter: JupiterConfig = setting(factory=JupiterConfig, doc="The Jupiter binary.")
+    network: NetworkConfig = setting(factory=NetworkConfig, doc="Source IPs and transports.")
+    strategy: StrategyConfig = setting(factory=StrategyConfig, doc="What to quote.")
+    execution: ExecutionConfig = setting(factory=ExecutionConfig, doc="Transaction building.")
+    landers: LandersConfig = setting(factory=LandersConfig, doc="Where transactions go.")
+    risk: RiskConfig = setting(factory=RiskConfig, doc="Guards and the kill switch.")
+    wallet: WalletConfig = setting(factory=WalletConfig, doc="The signing keypair.")
+    metrics: MetricsConfig = setting(factory=MetricsConfig, doc="Metrics endpoint.")
+    logging: LoggingConfig = setting(factory=LoggingConfig, doc="Logs and traces.")
+    sim: SimConfig = setting(factory=SimConfig, doc="The simulated world.")
+
+    def problems(self) -> Iterator[Problem]:
+        if not self.sim.enabled:
+            if self.jupiter.source == "sim":
+                yield ("jupiter.source", "'sim' needs sim.enabled = true")
+            if not self.jupiter.url and not self.jupiter.launch.rpc_url:
+                yield ("jupiter.launch.rpc_url", "required when sim.enabled = false")
+            if not self.execution.rpc_url:
+                yield ("execution.rpc_url", "required when sim.enabled = false")
+            if not self.wallet.keypair_path:
+                yield ("wallet.keypair_path", "required when sim.enabled = false")
+        ports = {
+            "metrics.port": self.metrics.port if self.metrics.enabled else 0,
+            "jupiter.launch.port": self.jupiter.launch.port,
+            "sim.rpc_port": self.sim.rpc_port if self.sim.enabled else 0,
+            "sim.jito_port": self.sim.jito_port if self.sim.enabled else 0,
+        }
+        seen: dict[int, str] = {}
+        for key, port in ports.items():
+            if port and port in seen:
+                yield (key, f"port {port} is also used by {seen[port]}")
+            seen.setdefault(port, key)
+
+    def secrets(self) -> list[Secret]:
+        """Every non-empty secret in the tree (for log redaction)."""
+        found: list[Secret] = []
+        _collect_secrets(self, found)
+        return found
+
+
+def _collect_secrets(node: Any, found: list[Secret]) -> None:
+    if isinstance(node, Secret):
+        if node:
+            found.append(node)
+    elif attrs.has(type(node)):
+        for field in attrs.fields(type(node)):
+            _collect_secrets(getattr(node, field.name), found)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_secrets(item, found)
+
+
+_B58 = set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+
+
+def _looks_like_pubkey(text: str) -> bool:
+    return 32 <= len(text) <= 44 and set(text) <= _B58
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
