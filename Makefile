@@ -29,7 +29,7 @@ typecheck: $(DEPS_STAMP)
 	$(PY) -m mypy
 
 bench: build
-	$(PY) -m pytest benches -q -p no:cacheprovider --benchmark-json=benches/results/latest.json
+	$(PY) -m pytest benches -q -p no:cacheprovider -o python_files='bench_*.py' --benchmark-json=benches/results/latest.json
 
 install: $(DEPS_STAMP)
 build: $(EXT_STAMP)

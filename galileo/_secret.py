@@ -9,7 +9,7 @@ free text (log lines, child-process output, error bodies).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 
@@ -61,7 +61,11 @@ def redact_value(value: str) -> str:
 
 
 def redact_text(text: str, secrets: Iterable[Secret | str]) -> str:
-    """Replace every occurrence of each secret value (and of its URL path+query) in ``text``."""
+    """Replace every occurrence of each given value in ``text`` with its redacted form.
+
+    Pass ``expand_secrets(...)`` (computed once) rather than the raw secrets to also mask the
+    parts of a secret URL that carry the credential on their own.
+    """
     for secret in secrets:
         value = secret.reveal() if isinstance(secret, Secret) else secret
         if len(value) < 4:
@@ -69,3 +73,34 @@ def redact_text(text: str, secrets: Iterable[Secret | str]) -> str:
         if value in text:
             text = text.replace(value, redact_value(value))
     return text
+
+
+_MIN_PART = 8  # URL parts shorter than this (``v2``, ``rpc``) are not worth masking alone
+
+
+def expand_secrets(secrets: Iterable[Secret | str]) -> tuple[str, ...]:
+    """The strings to mask for ``secrets``: each whole value and, for URLs, the parts that
+    carry the credential on their own (query values, long path segments, the password), so
+    a token copied out of its URL into an error message is masked too. Longest first, so a
+    whole URL is replaced before its parts.
+    """
+    needles: set[str] = set()
+    for secret in secrets:
+        value = secret.reveal() if isinstance(secret, Secret) else secret
+        if len(value) < 4:
+            continue
+        needles.add(value)
+        if "://" not in value:
+            continue
+        try:
+            parts = urlsplit(value)
+            password = parts.password
+        except ValueError:
+            continue
+        candidates = [v for _, v in parse_qsl(parts.query, keep_blank_values=False)]
+        candidates += [unquote(segment) for segment in parts.path.split("/")]
+        candidates += parts.path.split("/")
+        if password:
+            candidates.append(password)
+        needles.update(c for c in candidates if len(c) >= _MIN_PART)
+    return tuple(sorted(needles, key=len, reverse=True))

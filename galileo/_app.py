@@ -1,0 +1,168 @@
+"""Wiring: builds the components from a ``Config`` and owns the root nursery.
+
+Every long-lived component is a ``run(*, task_status)`` task in ``App``'s nursery, so one
+cancel (Ctrl-C, SIGTERM, ``--duration`` elapsed, or an exception anywhere) stops all of them,
+child processes included; the summary is printed and written afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+import trio
+
+import galileo
+from galileo._config import Config
+from galileo.obs import MetricsServer, Recorder, configure_logging, create_registry
+
+_log = logging.getLogger("galileo.app")
+
+
+@attrs.frozen(kw_only=True)
+class RunOptions:
+    """What ``galileo run`` was asked for on the command line."""
+
+    duration_s: float | None = None
+    summary_json: str | None = None
+    dry_run: bool = False
+
+
+class App:
+    """One galileo process: metrics endpoint, (simulated) world, Jupiter, engine."""
+
+    def __init__(self, config: Config, options: RunOptions, *, out: IO[str] | None = None) -> None:
+        self.config = config
+        self.options = options
+        self._out = sys.stdout if out is None else out
+        self.registry = create_registry()
+        self.recorder = Recorder(self.registry)
+        self.metrics = MetricsServer(
+            self.registry,
+            host=config.metrics.host,
+            port=config.metrics.port,
+            status=self.status,
+            secrets=config.secrets(),
+        )
+        self._state = "starting"
+        self._started_wall = time.time()
+        self._started = 0.0
+        self._stop_reason = ""
+        self.running = trio.Event()  # set once every component is up (tests wait on it)
+
+    # -- status / summary --------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """The /status document (secrets are masked by the endpoint as well)."""
+        return {
+            "state": self._state,
+            "version": galileo.__version__,
+            "fast_backend": galileo.fast_backend(),
+            "uptime_s": round(trio.current_time() - self._started, 3) if self._started else 0.0,
+            "dry_run": self.options.dry_run or self.config.risk.dry_run,
+            "sim": {"enabled": self.config.sim.enabled, "seed": self.config.sim.seed},
+            "metrics_url": self.metrics.url,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What a run did, for people (printed) and for tools (--summary-json)."""
+        return {
+            "version": galileo.__version__,
+            "fast_backend": galileo.fast_backend(),
+            "started_at": self._started_wall,
+            "duration_s": round(time.time() - self._started_wall, 3),
+            "stop_reason": self._stop_reason,
+            "stages": self.recorder.summary()["stages"],
+        }
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        """Run until the duration elapses or a signal arrives; return the summary."""
+        configure_logging(self.config.logging, secrets=self.config.secrets())
+        self._started = trio.current_time()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._stop_on_signals, nursery.cancel_scope)
+                if self.config.metrics.enabled:
+                    port = await nursery.start(self.metrics.run)
+                    _log.info(
+                        "metrics", extra={"fields": {"url": f"http://{self.metrics.host}:{port}"}}
+                    )
+                await self._start_components(nursery)
+                self._state = "running"
+                self.metrics.set_ready()
+                self.running.set()
+                _log.info("running", extra={"fields": {"duration_s": self.options.duration_s}})
+                if self.options.duration_s is not None:
+                    await trio.sleep(self.options.duration_s)
+                    self._stop_reason = self._stop_reason or "duration elapsed"
+                    nursery.cancel_scope.cancel()
+                else:
+                    await trio.sleep_forever()
+        finally:
+            self._state = "stopped"
+            self.metrics.set_ready(False)
+        summary = self.summary()
+        self._write_summary(summary)
+        return summary
+
+    async def _start_components(self, nursery: trio.Nursery) -> None:
+        if self.config.sim.enabled:
+            _log.warning(
+                "simulated world not available yet",
+                extra={
+                    "fields": {
+                        "detail": "galileo.sim, the Jupiter supervisor and the quote engine "
+                        "are wired into `run` by their own issues; this run serves metrics only"
+                    }
+                },
+            )
+
+    async def _stop_on_signals(self, scope: trio.CancelScope) -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                self._stop_reason = signal.Signals(signum).name
+                _log.info("stopping", extra={"fields": {"signal": self._stop_reason}})
+                self._state = "stopping"
+                scope.cancel()
+                return
+
+    def _write_summary(self, summary: dict[str, Any]) -> None:
+        path = self.options.summary_json or self.config.metrics.summary_json
+        if path:
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        print(format_summary(summary), file=self._out)
+        self._out.flush()
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The human summary printed when a run ends."""
+    lines = [
+        f"galileo {summary['version']} ({summary['fast_backend']} core) ran "
+        f"{summary['duration_s']:.1f} s — stopped: {summary['stop_reason'] or 'done'}",
+    ]
+    stages = summary.get("stages", {})
+    if stages:
+        lines.append(f"{'stage':<14}{'count':>9}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+        for name, stage in stages.items():
+            total = stage["total"]
+            if not total.get("count"):
+                continue
+            lines.append(
+                f"{name:<14}{total['count']:>9}"
+                f"{_ms(total.get('p50')):>10}{_ms(total.get('p99')):>10}{_ms(total.get('max')):>10}"
+            )
+    return "\n".join(lines)
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.2f}"

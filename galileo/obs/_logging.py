@@ -1,0 +1,182 @@
+"""Logging setup: JSON lines for machines, one readable line per event for people.
+
+Everything galileo logs goes through ``logging.getLogger("galileo.<area>")`` with the message
+as a short event name and the data in ``extra={"fields": {...}}``. ``configure_logging``
+attaches the handlers to the ``"galileo"`` logger (not the root), so third-party libraries'
+logging is left as it is, and calling it again replaces its handlers instead of adding more.
+
+Every emitted line, in every format, is scrubbed of the known secret values (and ``Secret``
+objects in fields print their redacted form).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from galileo._config import LoggingConfig
+from galileo._secret import Secret, redact_text
+from galileo.obs._redact import expand_secrets, scrub
+
+LOGGER_NAME = "galileo"
+_CORE_KEYS = ("ts", "level", "logger", "event")
+_MARK = "_galileo_obs_handler"
+
+Format = Literal["json", "console"]
+
+
+def _fields_of(record: logging.LogRecord) -> Mapping[str, Any]:
+    fields = getattr(record, "fields", None)
+    return fields if isinstance(fields, Mapping) else {}
+
+
+def _exc_text(formatter: logging.Formatter, record: logging.LogRecord) -> str | None:
+    if record.exc_info:
+        return formatter.formatException(record.exc_info)
+    if record.exc_text:
+        return record.exc_text
+    return None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``ts, level, logger, event``, then the fields, then ``exc``.
+
+    A field named like a core key is emitted as ``fields.<name>`` so it cannot overwrite it.
+    """
+
+    def __init__(self, secrets: Sequence[Secret | str] = ()) -> None:
+        super().__init__()
+        self._secrets = expand_secrets(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="microseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for key, value in _fields_of(record).items():
+            name = str(key)
+            payload[f"fields.{name}" if name in _CORE_KEYS or name == "exc" else name] = value
+        exc = _exc_text(self, record)
+        if exc:
+            payload["exc"] = exc
+        if record.stack_info:
+            payload["stack"] = self.formatStack(record.stack_info)
+        line = json.dumps(scrub(payload, self._secrets), ensure_ascii=False, separators=(",", ":"))
+        return redact_text(line, self._secrets)
+
+
+class ConsoleFormatter(logging.Formatter):
+    """``HH:MM:SS.mmm LEVEL logger event key=value …`` (UTC), traceback on following lines."""
+
+    def __init__(self, secrets: Sequence[Secret | str] = ()) -> None:
+        super().__init__()
+        self._secrets = expand_secrets(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created, UTC)
+        parts = [
+            when.strftime("%H:%M:%S.") + f"{when.microsecond // 1000:03d}",
+            f"{record.levelname:<7}",
+            record.name,
+            record.getMessage(),
+        ]
+        for key, value in scrub(dict(_fields_of(record)), self._secrets).items():
+            parts.append(f"{key}={_console_value(value)}")
+        line = " ".join(parts)
+        exc = _exc_text(self, record)
+        if exc:
+            line = f"{line}\n{exc}"
+        if record.stack_info:
+            line = f"{line}\n{self.formatStack(record.stack_info)}"
+        return redact_text(line, self._secrets)
+
+
+def _console_value(value: Any) -> str:
+    if isinstance(value, str):
+        plain = value and not any(c.isspace() or c in '"=' for c in value)
+        return value if plain else json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class RedactingFilter(logging.Filter):
+    """For handlers galileo does not own: masks secrets in the message and its arguments."""
+
+    def __init__(self, secrets: Sequence[Secret | str]) -> None:
+        super().__init__()
+        self._secrets = expand_secrets(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            record.msg = redact_text(record.getMessage(), self._secrets)
+            record.args = None
+            fields = getattr(record, "fields", None)
+            if isinstance(fields, Mapping):
+                record.fields = scrub(fields, self._secrets)
+        return True
+
+
+def configure_logging(
+    config: LoggingConfig,
+    *,
+    secrets: Sequence[Secret | str] = (),
+    stream: IO[str] | None = None,
+    force_format: Format | None = None,
+) -> logging.Logger:
+    """Send the ``galileo`` loggers to ``stream`` (stderr) and, if set, to ``config.file``.
+
+    Format: ``force_format`` if given, else ``config.format``; ``auto`` means console when
+    ``stream`` is a TTY and JSON lines otherwise. ``config.file`` always gets JSON lines
+    (appended; its directory is created). Idempotent: handlers from a previous call are closed
+    and replaced. Returns the ``galileo`` logger.
+    """
+    out = sys.stderr if stream is None else stream
+    chosen: Format
+    if force_format is not None:
+        chosen = force_format
+    elif config.format == "auto":
+        isatty = getattr(out, "isatty", None)
+        chosen = "console" if callable(isatty) and isatty() else "json"
+    else:
+        chosen = config.format
+
+    logger = logging.getLogger(LOGGER_NAME)
+    for old in [h for h in logger.handlers if getattr(h, _MARK, False)]:
+        logger.removeHandler(old)
+        old.close()
+
+    handlers: list[logging.Handler] = []
+    console = logging.StreamHandler(out)
+    console.setFormatter(
+        ConsoleFormatter(secrets) if chosen == "console" else JsonFormatter(secrets)
+    )
+    handlers.append(console)
+    if config.file:
+        path = Path(config.file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        file_handler.setFormatter(JsonFormatter(secrets))
+        handlers.append(file_handler)
+    for handler in handlers:
+        setattr(handler, _MARK, True)
+        logger.addHandler(handler)
+    logger.setLevel(config.level.upper())
+    # Our handlers are the output; do not also hand records to whatever the root has.
+    logger.propagate = False
+    return logger
+
+
+def reset_logging() -> None:
+    """Undo ``configure_logging`` (tests; a program can simply exit)."""
+    logger = logging.getLogger(LOGGER_NAME)
+    for old in [h for h in logger.handlers if getattr(h, _MARK, False)]:
+        logger.removeHandler(old)
+        old.close()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True

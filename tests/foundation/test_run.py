@@ -1,0 +1,87 @@
+"""``galileo run``: serves metrics while running, stops on a signal or a duration, always
+ends with a summary."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import attrs
+import httpx
+import pytest
+import trio
+
+from galileo._app import App, RunOptions
+from galileo._config import Config
+
+
+def quiet_config(tmp_path: Path) -> Config:
+    config = Config()
+    return attrs.evolve(
+        config,
+        state_dir=str(tmp_path / "state"),
+        metrics=attrs.evolve(config.metrics, port=0),
+        logging=attrs.evolve(config.logging, file=str(tmp_path / "log.jsonl")),
+    )
+
+
+async def test_metrics_are_served_while_running(tmp_path: Path) -> None:
+    app = App(quiet_config(tmp_path), RunOptions(), out=io.StringIO())
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(app.run)
+        with trio.fail_after(10):
+            await app.running.wait()
+        async with httpx.AsyncClient(base_url=app.metrics.url) as client:
+            metrics = await client.get("/metrics")
+            health = await client.get("/health")
+            status = await client.get("/status")
+        nursery.cancel_scope.cancel()
+    assert metrics.status_code == 200
+    assert "galileo_build_info" in metrics.text
+    assert health.status_code == 200
+    assert status.json()["state"] == "running"
+
+
+async def test_a_bounded_run_writes_its_summary(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    out = io.StringIO()
+    summary_path = tmp_path / "summary.json"
+    options = RunOptions(duration_s=5, summary_json=str(summary_path))
+    summary = await App(quiet_config(tmp_path), options, out=out).run()
+    assert summary["stop_reason"] == "duration elapsed"
+    assert json.loads(summary_path.read_text())["stop_reason"] == "duration elapsed"
+    assert "stopped: duration elapsed" in out.getvalue()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_stops_the_process_cleanly_with_a_summary(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GALILEO_")}
+    env["GALILEO_METRICS__PORT"] = "0"
+    env["GALILEO_LOGGING__FORMAT"] = "json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "galileo", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # wait for readiness from the log, not by sleeping
+            if json.loads(line).get("event") == "running":
+                break
+        proc.send_signal(signum)
+        stdout, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert f"stopped: {signum.name}" in stdout
