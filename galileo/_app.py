@@ -126,7 +126,7 @@ class App:
             )
 
     async def _stop_on_signals(self, scope: trio.CancelScope) -> None:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
             async for signum in signals:
                 self._stop_reason = signal.Signals(signum).name
                 _log.info("stopping", extra={"fields": {"signal": self._stop_reason}})

@@ -20,6 +20,8 @@ _COMMAND_MODULES = (
     "galileo._cli_config",
     "galileo.jupiter._cli",
     "galileo.sim._cli",
+    "galileo.ledger._cli",
+    "galileo.risk._cli",
 )
 
 EXIT_OK = 0

@@ -95,6 +95,11 @@ class LaunchConfig:
         0, "--webserver-thread-count; 0 = default; must be ≤ total_thread_count.", ge=0
     )
     update_thread_count: int = setting(0, "--update-thread-count; 0 = the binary's default.", ge=0)
+    secrets_in_env: bool = setting(
+        False,
+        "Pass rpc_url, secondary_rpc_urls and the Yellowstone endpoint / x-token through the "
+        "binary's environment instead of argv, so they don't show in `ps`.",
+    )
     extra_args: list[str] = setting(factory=list, doc="Appended verbatim to the command line.")
     env: dict[str, str] = setting(
         factory=dict, doc="Extra environment for the child (RUST_LOG=info is always set)."
@@ -446,7 +451,16 @@ class SimFaultsConfig:
     reset_rate: float = setting(0.0, "Share of connections reset without an answer.", ge=0, le=1)
     stall_rate: float = setting(0.0, "Share of requests that never answer.", ge=0, le=1)
     drop_bundle_rate: float = setting(0.0, "Share of accepted bundles that never land.", ge=0, le=1)
-    crash_after_requests: int = setting(0, "Jupiter face exits after N requests; 0 = never.", ge=0)
+    crash_after_requests: int = setting(
+        0, "The face stops serving after N requests (a process exits 1); 0 = never.", ge=0
+    )
+    latency_distribution: Literal["uniform", "exponential"] = setting(
+        "uniform",
+        "Added latency: uniform = latency_ms ± latency_jitter_ms; exponential = mean latency_ms.",
+    )
+    stall_ms: int = setting(
+        30_000, "How long a stalled request hangs before its connection is reset.", ge=0
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -469,10 +483,36 @@ class SimConfig:
     startup_delay_s: float = setting(
         0.0, "Jupiter face startup delay (the real one takes minutes).", ge=0
     )
-    jito_rps_per_ip: float = setting(5.0, "Jito limit per source IP per region; 0 = none.", ge=0)
+    jito_rps_per_ip: float = setting(1.0, "Jito limit per source IP per region; 0 = none.", ge=0)
     slot_ms: int = setting(400, "Slot duration.", ge=1)
     wallet_lamports: int = setting(100_000_000_000, "SOL the wallet is funded with.", ge=0)
-    faults: SimFaultsConfig = setting(factory=SimFaultsConfig, doc="Fault injection.")
+    faults: SimFaultsConfig = setting(
+        factory=SimFaultsConfig, doc="Fault injection on every face (see the per-face keys)."
+    )
+    jupiter_faults: SimFaultsConfig = setting(
+        factory=SimFaultsConfig,
+        doc="Faults of the Jupiter face only; a key set here overrides sim.faults for it.",
+    )
+    rpc_faults: SimFaultsConfig = setting(
+        factory=SimFaultsConfig,
+        doc="Faults of the RPC face only; a key set here overrides sim.faults for it.",
+    )
+    jito_faults: SimFaultsConfig = setting(
+        factory=SimFaultsConfig,
+        doc="Faults of the Jito face only; a key set here overrides sim.faults for it.",
+    )
+    wallet_wsol_lamports: int = setting(
+        20_000_000_000, "Wrapped SOL put in the wallet's wSOL token account at start.", ge=0
+    )
+    wallet_path: str = setting(
+        "", "Where the world writes its wallet keypair; empty = <state_dir>/sim-wallet.json."
+    )
+    dislocation_half_life_s: float = setting(
+        5.0, "Half-life of a dislocation (other traders close it).", gt=0
+    )
+    snapshot_poll_interval_ms: int = setting(
+        200, "How often a separate Jupiter-face process re-reads pool reserves.", ge=1
+    )
 
 
 # --- root ---------------------------------------------------------------------------------
