@@ -13,14 +13,20 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 import trio
 
 import galileo
 from galileo._config import Config
+from galileo.ledger import AsyncLedger, Ledger, build_report, default_ledger_path, open_readonly
 from galileo.obs import MetricsServer, Recorder, configure_logging, create_registry
+from galileo.risk import RiskControl, RiskGate, RiskMetrics
+
+if TYPE_CHECKING:
+    from galileo.jupiter import JupiterSupervisor
+    from galileo.sim import World
 
 _log = logging.getLogger("galileo.app")
 
@@ -55,6 +61,16 @@ class App:
         self._started = 0.0
         self._stop_reason = ""
         self.running = trio.Event()  # set once every component is up (tests wait on it)
+        self.risk = RiskGate(
+            attrs.evolve(config.risk, dry_run=config.risk.dry_run or options.dry_run),
+            control=RiskControl.for_state_dir(config.state_dir, config.risk.kill_switch_file),
+            metrics=RiskMetrics(self.registry),
+        )
+        self.ledger_path = default_ledger_path(config.state_dir)
+        self.ledger: AsyncLedger | None = None
+        self.world: World | None = None
+        self.supervisor: JupiterSupervisor | None = None
+        self.jupiter_url = config.jupiter.url
 
     # -- status / summary --------------------------------------------------------------------
 
@@ -66,9 +82,23 @@ class App:
             "fast_backend": galileo.fast_backend(),
             "uptime_s": round(trio.current_time() - self._started, 3) if self._started else 0.0,
             "dry_run": self.options.dry_run or self.config.risk.dry_run,
-            "sim": {"enabled": self.config.sim.enabled, "seed": self.config.sim.seed},
+            "risk": self.risk.state().to_json(),
             "metrics_url": self.metrics.url,
+            "jupiter_url": self.jupiter_url,
+            "jupiter": self.supervisor.status() if self.supervisor else None,
+            "sim": self._world_status(),
         }
+
+    def _world_status(self) -> dict[str, Any]:
+        status: dict[str, Any] = {"enabled": self.config.sim.enabled, "seed": self.config.sim.seed}
+        if self.world is not None:
+            status.update(
+                rpc_url=self.world.rpc_url,
+                jito_url=self.world.jito_url,
+                wallet=str(self.world.wallet_pubkey),
+                slot=self.world.slot,
+            )
+        return status
 
     def summary(self) -> dict[str, Any]:
         """What a run did, for people (printed) and for tools (--summary-json)."""
@@ -78,8 +108,18 @@ class App:
             "started_at": self._started_wall,
             "duration_s": round(time.time() - self._started_wall, 3),
             "stop_reason": self._stop_reason,
+            "ledger": self._ledger_report(),
             "stages": self.recorder.summary()["stages"],
         }
+
+    def _ledger_report(self) -> dict[str, Any] | None:
+        if not self.ledger_path.exists():
+            return None
+        connection = open_readonly(self.ledger_path)
+        try:
+            return build_report(connection).to_json()
+        finally:
+            connection.close()
 
     # -- running -----------------------------------------------------------------------------
 
@@ -87,9 +127,12 @@ class App:
         """Run until the duration elapses or a signal arrives; return the summary."""
         configure_logging(self.config.logging, secrets=self.config.secrets())
         self._started = trio.current_time()
+        self.ledger = AsyncLedger(Ledger(self.ledger_path), recorder=self.recorder)
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._stop_on_signals, nursery.cancel_scope)
+                await nursery.start(self.risk.run)
+                nursery.start_soon(self._stop_on_request, nursery.cancel_scope)
                 if self.config.metrics.enabled:
                     port = await nursery.start(self.metrics.run)
                     _log.info(
@@ -109,21 +152,52 @@ class App:
         finally:
             self._state = "stopped"
             self.metrics.set_ready(False)
+            with trio.CancelScope(shield=True):
+                await self.ledger.aclose()
         summary = self.summary()
         self._write_summary(summary)
         return summary
 
     async def _start_components(self, nursery: trio.Nursery) -> None:
+        rpc_url: str | None = None
         if self.config.sim.enabled:
-            _log.warning(
-                "simulated world not available yet",
+            from galileo.sim import World
+
+            # The world's RPC and Jito faces run in this process; its Jupiter face is launched
+            # by the supervisor below exactly like the real binary.
+            self.world = World(
+                self.config.sim, serve_jupiter=False, state_dir=self.config.state_dir
+            )
+            await nursery.start(self.world.run)
+            rpc_url = self.world.rpc_url
+            _log.info(
+                "simulated world",
                 extra={
                     "fields": {
-                        "detail": "galileo.sim, the Jupiter supervisor and the quote engine "
-                        "are wired into `run` by their own issues; this run serves metrics only"
+                        "rpc": self.world.rpc_url,
+                        "jito": self.world.jito_url,
+                        "wallet": str(self.world.wallet_path),
+                        "seed": self.config.sim.seed,
                     }
                 },
             )
+        if not self.jupiter_url:
+            from galileo.jupiter import JupiterSupervisor
+
+            self.supervisor = JupiterSupervisor(
+                self.config, registry=self.registry, recorder=self.recorder, rpc_url=rpc_url
+            )
+            self._state = "waiting for jupiter"
+            self.jupiter_url = await nursery.start(self.supervisor.run)
+        _log.info("jupiter ready", extra={"fields": {"url": self.jupiter_url}})
+
+    async def _stop_on_request(self, scope: trio.CancelScope) -> None:
+        """``galileo stop`` (the risk control's stop file) ends the run like a signal."""
+        await self.risk.stop_requested.wait()
+        self._stop_reason = "galileo stop"
+        _log.info("stopping", extra={"fields": {"reason": self._stop_reason}})
+        self._state = "stopping"
+        scope.cancel()
 
     async def _stop_on_signals(self, scope: trio.CancelScope) -> None:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:

@@ -400,7 +400,11 @@ class RiskConfig:
     failure_streak_pause: int = setting(10, "Pause after this many failed sends in a row.", ge=1)
     pause_s: float = setting(60.0, "How long a guard pause lasts.", ge=0)
     max_inflight: int = setting(4, "Submissions awaiting their outcome at once.", ge=1)
-    kill_switch_file: str = setting("", "While this file exists, sending is paused.")
+    kill_switch_file: str = setting(
+        "",
+        "While this file exists, sending is paused; empty = <state_dir>/PAUSE, the file "
+        "`galileo pause` / `galileo resume` create and remove.",
+    )
     dry_run: bool = setting(False, "Build and sign but never send.")
 
 

@@ -345,11 +345,6 @@ def source_env(config: Config) -> dict[str, str]:
     seed, startup delay and faults from ``GALILEO_SIM_*`` (the real binary ignores them)."""
     if config.jupiter.source != "sim":
         return {}
-    faults = {
-        f.name: getattr(config.sim.faults, f.name) for f in attrs.fields(type(config.sim.faults))
-    }
-    return {
-        "GALILEO_SIM_SEED": str(config.sim.seed),
-        "GALILEO_SIM_STARTUP_DELAY_S": repr(config.sim.startup_delay_s),
-        "GALILEO_SIM_FAULTS": json.dumps(faults, separators=(",", ":")),
-    }
+    from galileo.sim import jupiter_child_env
+
+    return jupiter_child_env(config.sim)

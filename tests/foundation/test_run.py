@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,13 +21,23 @@ from galileo._app import App, RunOptions
 from galileo._config import Config
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def quiet_config(tmp_path: Path) -> Config:
+    """The default configuration on free ports, with state and logs under tmp_path."""
     config = Config()
+    launch = attrs.evolve(config.jupiter.launch, port=free_port())
     return attrs.evolve(
         config,
         state_dir=str(tmp_path / "state"),
         metrics=attrs.evolve(config.metrics, port=0),
         logging=attrs.evolve(config.logging, file=str(tmp_path / "log.jsonl")),
+        sim=attrs.evolve(config.sim, rpc_port=0, jito_port=0),
+        jupiter=attrs.evolve(config.jupiter, launch=launch),
     )
 
 
@@ -45,14 +56,15 @@ async def test_metrics_are_served_while_running(tmp_path: Path) -> None:
     assert "galileo_build_info" in metrics.text
     assert health.status_code == 200
     assert status.json()["state"] == "running"
+    assert status.json()["jupiter"]["state"] == "ready"
 
 
-async def test_a_bounded_run_writes_its_summary(
-    tmp_path: Path, autojump_clock: trio.abc.Clock
-) -> None:
+async def test_a_bounded_run_writes_its_summary(tmp_path: Path) -> None:
+    # Real time on purpose: the run supervises a child process, which a jumping clock would
+    # declare dead before it could start.
     out = io.StringIO()
     summary_path = tmp_path / "summary.json"
-    options = RunOptions(duration_s=5, summary_json=str(summary_path))
+    options = RunOptions(duration_s=0.5, summary_json=str(summary_path))
     summary = await App(quiet_config(tmp_path), options, out=out).run()
     assert summary["stop_reason"] == "duration elapsed"
     assert json.loads(summary_path.read_text())["stop_reason"] == "duration elapsed"
@@ -65,6 +77,9 @@ def test_a_signal_stops_the_process_cleanly_with_a_summary(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GALILEO_")}
     env["GALILEO_METRICS__PORT"] = "0"
+    env["GALILEO_SIM__RPC_PORT"] = "0"
+    env["GALILEO_SIM__JITO_PORT"] = "0"
+    env["GALILEO_JUPITER__LAUNCH__PORT"] = str(free_port())
     env["GALILEO_LOGGING__FORMAT"] = "json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "galileo", "run"],
@@ -85,3 +100,45 @@ def test_a_signal_stops_the_process_cleanly_with_a_summary(
         proc.kill()
     assert proc.returncode == 0
     assert f"stopped: {signum.name}" in stdout
+
+
+def test_galileo_stop_ends_a_running_instance_with_a_summary(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GALILEO_")}
+    env.update(
+        GALILEO_METRICS__PORT="0",
+        GALILEO_SIM__RPC_PORT="0",
+        GALILEO_SIM__JITO_PORT="0",
+        GALILEO_JUPITER__LAUNCH__PORT=str(free_port()),
+        GALILEO_LOGGING__FORMAT="json",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "galileo", "run", "--summary-json", "summary.json"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if json.loads(line).get("event") == "running":
+                break
+        stop = subprocess.run(
+            [sys.executable, "-m", "galileo", "stop", "--reason", "test"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert stop.returncode == 0, stop.stderr
+        stdout, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert "stopped: galileo stop" in stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["stop_reason"] == "galileo stop"
+    assert summary["ledger"] is not None

@@ -1,0 +1,126 @@
+"""The ledger's SQLite schema and its migrations.
+
+Each migration is applied once, in order, inside one transaction, and recorded in
+``schema_migrations``; a file with a version newer than this code knows is refused rather
+than guessed at. Tables are ``STRICT`` so SQLite itself refuses a float or text in an amount
+column (the Python side checks first and names the field).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import attrs
+
+from galileo.ledger._models import AttemptStatus, LanderOutcome, LedgerSchemaError
+
+
+@attrs.frozen
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+def _quoted(values: list[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+_STATUSES = _quoted([s.value for s in AttemptStatus])
+_OUTCOMES = _quoted([o.value for o in LanderOutcome])
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "attempts and lander results",
+        (
+            f"""
+            CREATE TABLE attempts (
+                opportunity_id    TEXT PRIMARY KEY NOT NULL,
+                created_at_ms     INTEGER NOT NULL,
+                updated_at_ms     INTEGER NOT NULL,
+                base_mint         TEXT NOT NULL,
+                intermediate_mint TEXT NOT NULL,
+                size              INTEGER NOT NULL,
+                expected_profit   INTEGER NOT NULL,
+                dry_run           INTEGER NOT NULL CHECK (dry_run IN (0, 1)),
+                status            TEXT NOT NULL CHECK (status IN ({_STATUSES})),
+                tip               INTEGER,
+                base_fee          INTEGER,
+                priority_fee      INTEGER,
+                signature         TEXT,
+                bundle_id         TEXT,
+                landed_slot       INTEGER,
+                failure_reason    TEXT,
+                realised_lamports INTEGER
+            ) STRICT
+            """,
+            "CREATE INDEX attempts_by_created ON attempts (created_at_ms)",
+            "CREATE INDEX attempts_by_status ON attempts (status)",
+            f"""
+            CREATE TABLE lander_results (
+                opportunity_id TEXT NOT NULL REFERENCES attempts (opportunity_id),
+                lander         TEXT NOT NULL,
+                endpoint       TEXT NOT NULL,
+                outcome        TEXT NOT NULL CHECK (outcome IN ({_OUTCOMES})),
+                reason         TEXT,
+                at_ms          INTEGER NOT NULL,
+                PRIMARY KEY (opportunity_id, lander, endpoint)
+            ) STRICT
+            """,
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def _refuse_newer(found: int, path: str) -> None:
+    if found > SCHEMA_VERSION:
+        raise LedgerSchemaError(
+            path, f"schema version {found} is newer than this galileo ({SCHEMA_VERSION})"
+        )
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> int:
+    """Bring the file up to ``SCHEMA_VERSION``; return the version found before.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``): each migration runs in its
+    own ``BEGIN IMMEDIATE`` transaction, so two processes opening a fresh file at once do not
+    both apply it.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY NOT NULL,"
+            " name TEXT NOT NULL,"
+            " applied_at_ms INTEGER NOT NULL) STRICT"
+        )
+        found = current_version(conn)
+        _refuse_newer(found, path)
+        for migration in MIGRATIONS:
+            if migration.version <= found:
+                continue
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
+                (migration.version, migration.name, int(time.time() * 1000)),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found

@@ -1,0 +1,157 @@
+"""Operator control of a running instance through files (no restart, no open port).
+
+* **pause file** — ``risk.kill_switch_file`` if set, else ``<state_dir>/PAUSE``. While it
+  exists the instance sends nothing (it keeps quoting). ``galileo pause`` writes it (JSON with
+  the reason, time, user and host); a plain ``touch`` works too. ``galileo resume`` (or
+  ``rm``) removes it. It survives restarts on purpose: a paused bot stays paused.
+* **stop file** — ``<state_dir>/STOP``. ``galileo stop`` writes it; a running instance that
+  sees it stops sending for good, deletes the file and shuts down. A stop file found when an
+  instance starts was meant for an earlier one and is discarded.
+
+The running instance stats these files at most every ``poll_interval_s`` (0.25 s): a stat is
+a few microseconds and needs no thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import attrs
+
+PAUSE_FILE_NAME = "PAUSE"
+STOP_FILE_NAME = "STOP"
+
+
+@attrs.frozen(kw_only=True)
+class ControlNote:
+    """What a control file says (all optional: a ``touch``-ed file has none of it)."""
+
+    reason: str = ""
+    at: str = ""  # ISO 8601 UTC
+    by: str = ""  # user@host
+
+    def describe(self) -> str:
+        parts = [self.reason or "no reason given"]
+        if self.at:
+            parts.append(f"since {self.at}")
+        if self.by:
+            parts.append(f"by {self.by}")
+        return ", ".join(parts)
+
+
+@attrs.frozen
+class RiskControl:
+    """The pause and stop files of one instance (see the module docstring)."""
+
+    pause_file: Path
+    stop_file: Path | None = None  # None: no stop file is watched
+
+    @classmethod
+    def for_state_dir(
+        cls, state_dir: str | os.PathLike[str], kill_switch_file: str = ""
+    ) -> RiskControl:
+        state = Path(state_dir)
+        pause = Path(kill_switch_file) if kill_switch_file else state / PAUSE_FILE_NAME
+        return cls(pause_file=pause, stop_file=state / STOP_FILE_NAME)
+
+    # -- operator side (CLI) ---------------------------------------------------------------
+
+    def pause(self, reason: str = "") -> ControlNote:
+        """Create (or rewrite) the pause file."""
+        note = _new_note(reason)
+        _write_atomically(self.pause_file, note)
+        return note
+
+    def resume(self) -> ControlNote | None:
+        """Remove the pause file; return what it said (``None`` if it was not there)."""
+        note = self.pause_note()
+        try:
+            self.pause_file.unlink()
+        except FileNotFoundError:
+            return None
+        return note or ControlNote()
+
+    def request_stop(self, reason: str = "") -> ControlNote:
+        if self.stop_file is None:
+            raise ValueError("this control has no stop file")
+        note = _new_note(reason)
+        _write_atomically(self.stop_file, note)
+        return note
+
+    # -- instance side ---------------------------------------------------------------------
+
+    def is_paused(self) -> bool:
+        return _exists(self.pause_file)
+
+    def is_stop_requested(self) -> bool:
+        return self.stop_file is not None and _exists(self.stop_file)
+
+    def pause_note(self) -> ControlNote | None:
+        return _read_note(self.pause_file)
+
+    def consume_stop(self) -> ControlNote | None:
+        """Read and delete the stop file (``None`` if there was none)."""
+        if self.stop_file is None:
+            return None
+        note = _read_note(self.stop_file)
+        with contextlib.suppress(FileNotFoundError):
+            self.stop_file.unlink()
+        return note
+
+
+def _exists(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        # Unreadable directory, dangling parent, ...: fail safe, treat as present.
+        return True
+    return True
+
+
+def _new_note(reason: str) -> ControlNote:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return ControlNote(
+        reason=reason,
+        at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        by=f"{user}@{socket.gethostname()}",
+    )
+
+
+def _write_atomically(path: Path, note: ControlNote) -> None:
+    # Write then rename: the instance never sees a half-written file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(attrs.asdict(note)) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_note(path: Path) -> ControlNote | None:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return ControlNote()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        # `echo "deploy in progress" > PAUSE` is a fine way to pause too.
+        return ControlNote(reason=text.strip()[:500])
+    if not isinstance(data, dict):
+        return ControlNote()
+    return ControlNote(
+        reason=str(data.get("reason", "")),
+        at=str(data.get("at", "")),
+        by=str(data.get("by", "")),
+    )

@@ -1,0 +1,172 @@
+"""Fixtures for the ledger tests: a ledger file in tmp_path and a controllable wall clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from galileo.ledger import Ledger
+
+# 2026-01-01T00:00:00Z, in seconds.
+T0 = 1_767_225_600.0
+
+
+class WallClock:
+    """A wall clock the test moves by hand (seconds since the epoch)."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def wall_clock() -> WallClock:
+    return WallClock()
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "ledger.sqlite3"
+
+
+@pytest.fixture
+def ledger(ledger_path: Path, wall_clock: WallClock) -> Iterator[Ledger]:
+    with Ledger(ledger_path, clock=wall_clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def t0() -> float:
+    return T0
+
+
+def plan(
+    ledger: Ledger,
+    opportunity_id: str,
+    *,
+    size: int = 1_000_000_000,
+    profit: int = 50_000,
+    dry_run: bool = False,
+    intermediate: str = "USDC",
+) -> bool:
+    """Plan an attempt with defaults for the facts a test does not care about."""
+    return ledger.plan(
+        opportunity_id,
+        base_mint="So11111111111111111111111111111111111111112",
+        intermediate_mint=intermediate,
+        size=size,
+        expected_profit=profit,
+        dry_run=dry_run,
+    )
+
+
+@pytest.fixture(name="plan")
+def plan_fixture() -> object:
+    return plan
+
+
+def _result(lander: str, endpoint: str, outcome: str, reason: str | None = None) -> object:
+    from galileo.ledger import LanderOutcome, LanderResult
+
+    return LanderResult(
+        lander=lander, endpoint=endpoint, outcome=LanderOutcome(outcome), reason=reason
+    )
+
+
+@pytest.fixture
+def sample_ledger(ledger_path: Path) -> Path:
+    """Eight attempts, ten minutes apart from T0, covering every status (docs in test_report)."""
+    from galileo.ledger import AttemptStatus
+
+    clock = WallClock()
+    with Ledger(ledger_path, clock=clock) as ledger:
+
+        def attempt(oid: str, profit: int, *, dry_run: bool = False) -> None:
+            plan(ledger, oid, profit=profit, dry_run=dry_run)
+            clock.advance(600)
+
+        attempt("a1", 100_000)
+        ledger.built("a1", tip=10_000, base_fee=5_000, priority_fee=2_000)
+        ledger.submitted(
+            "a1",
+            bundle_id="b1",
+            results=[_result("jito", "ny", "accepted"), _result("jito", "ams", "rate_limited")],
+        )
+        ledger.landed("a1", slot=1)
+        ledger.realised("a1", 80_000)
+
+        attempt("a2", 50_000)
+        ledger.built("a2", tip=5_000, base_fee=5_000, priority_fee=1_000)
+        ledger.submitted(
+            "a2",
+            signature="s2",
+            results=[_result("jito", "ny", "accepted"), _result("rpc", "main", "accepted")],
+        )
+        ledger.landed("a2", slot=2)  # balance change not read yet
+
+        attempt("a3", 30_000)
+        ledger.built("a3", tip=3_000, base_fee=5_000, priority_fee=500)
+        ledger.submitted("a3", signature="s3", results=[_result("rpc", "main", "accepted")])
+        ledger.finished(
+            "a3", AttemptStatus.FAILED, reason="slippage", landed_slot=3, realised_lamports=-5_500
+        )
+
+        attempt("a4", 20_000)
+        ledger.built("a4", tip=2_000, base_fee=5_000, priority_fee=0)
+        ledger.submitted("a4", results=[_result("jito", "ny", "timeout")])
+        ledger.finished("a4", AttemptStatus.EXPIRED, reason="not seen in 60 s")
+
+        attempt("a5", 40_000)
+        ledger.submitted(
+            "a5", results=[_result("jito", "ams", "rejected", "bundle simulation failed")]
+        )
+        ledger.finished("a5", AttemptStatus.DROPPED)
+
+        attempt("a6", 60_000, dry_run=True)
+        ledger.built("a6", tip=6_000, base_fee=5_000, priority_fee=0)
+        ledger.finished("a6", AttemptStatus.DRY_RUN)
+
+        attempt("a7", 70_000)
+        ledger.submitted("a7", results=[_result("jito", "ny", "accepted")])
+
+        attempt("a8", 10_000)
+    return ledger_path
+
+
+@pytest.fixture
+def summary_file(tmp_path: Path) -> Path:
+    import json
+
+    path = tmp_path / "summary.json"
+    path.write_text(
+        json.dumps(
+            {
+                "schema": 1,
+                "stages": {
+                    "quote": {
+                        "labels": ["ip", "leg"],
+                        "total": {
+                            "count": 10,
+                            "p50": 0.001,
+                            "p95": 0.002,
+                            "p99": 0.003,
+                            "max": 0.004,
+                            "errors": 0,
+                        },
+                        "series": [],
+                    },
+                    "send": {
+                        "total": {"count": 0, "p50": None, "p95": None, "p99": None, "max": None}
+                    },
+                },
+            }
+        )
+    )
+    return path
