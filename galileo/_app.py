@@ -20,11 +20,19 @@ import trio
 
 import galileo
 from galileo._config import Config
+from galileo._liveview import LiveView
 from galileo.ledger import AsyncLedger, Ledger, build_report, default_ledger_path, open_readonly
-from galileo.obs import MetricsServer, Recorder, configure_logging, create_registry
+from galileo.obs import (
+    EventTrace,
+    MetricsServer,
+    Recorder,
+    configure_logging,
+    create_registry,
+)
 from galileo.risk import RiskControl, RiskGate, RiskMetrics
 
 if TYPE_CHECKING:
+    from galileo.engine import Opportunity, QuoteEngine
     from galileo.jupiter import JupiterSupervisor
     from galileo.sim import World
 
@@ -44,6 +52,7 @@ class App:
     """One galileo process: metrics endpoint, (simulated) world, Jupiter, engine."""
 
     def __init__(self, config: Config, options: RunOptions, *, out: IO[str] | None = None) -> None:
+        config = _with_sim_source_ips(config)
         self.config = config
         self.options = options
         self._out = sys.stdout if out is None else out
@@ -71,6 +80,8 @@ class App:
         self.world: World | None = None
         self.supervisor: JupiterSupervisor | None = None
         self.jupiter_url = config.jupiter.url
+        self.engine: QuoteEngine | None = None
+        self.trace = EventTrace(config.logging.trace_file or None, secrets=config.secrets())
 
     # -- status / summary --------------------------------------------------------------------
 
@@ -86,6 +97,10 @@ class App:
             "metrics_url": self.metrics.url,
             "jupiter_url": self.jupiter_url,
             "jupiter": self.supervisor.status() if self.supervisor else None,
+            "engine": self.engine.stats().as_dict() if self.engine else None,
+            "stages": {
+                name: stage["total"] for name, stage in self.recorder.summary()["stages"].items()
+            },
             "sim": self._world_status(),
         }
 
@@ -108,6 +123,7 @@ class App:
             "started_at": self._started_wall,
             "duration_s": round(time.time() - self._started_wall, 3),
             "stop_reason": self._stop_reason,
+            "engine": self.engine.stats().as_dict() if self.engine else None,
             "ledger": self._ledger_report(),
             "stages": self.recorder.summary()["stages"],
         }
@@ -154,6 +170,7 @@ class App:
             self.metrics.set_ready(False)
             with trio.CancelScope(shield=True):
                 await self.ledger.aclose()
+            self.trace.close()
         summary = self.summary()
         self._write_summary(summary)
         return summary
@@ -191,6 +208,34 @@ class App:
             self.jupiter_url = await nursery.start(self.supervisor.run)
         _log.info("jupiter ready", extra={"fields": {"url": self.jupiter_url}})
 
+        from galileo.engine import QuoteEngine
+
+        send, receive = trio.open_memory_channel["Opportunity"](16)
+        self.engine = QuoteEngine(
+            self.config,
+            jupiter_url=self.jupiter_url,
+            registry=self.registry,
+            recorder=self.recorder,
+            opportunities=send,
+        )
+        await nursery.start(self.engine.run)
+        nursery.start_soon(self._consume_opportunities, receive)
+        nursery.start_soon(LiveView(self.status).run)
+
+    async def _consume_opportunities(self, receive: trio.MemoryReceiveChannel[Opportunity]) -> None:
+        """Until the execution stage lands, every opportunity is traced and logged."""
+        async with receive:
+            async for opportunity in receive:
+                fields = {
+                    "mint": opportunity.mint,
+                    "size": opportunity.size,
+                    "net_profit": opportunity.net_profit,
+                    "tip": opportunity.tip_lamports,
+                    "ip": opportunity.ip,
+                }
+                self.trace.emit(opportunity.id, "opportunity", **fields)
+                _log.debug("opportunity", extra={"fields": {"id": opportunity.id, **fields}})
+
     async def _stop_on_request(self, scope: trio.CancelScope) -> None:
         """``galileo stop`` (the risk control's stop file) ends the run like a signal."""
         await self.risk.stop_requested.wait()
@@ -216,6 +261,17 @@ class App:
             target.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         print(format_summary(summary), file=self._out)
         self._out.flush()
+
+
+def _with_sim_source_ips(config: Config) -> Config:
+    """Against the simulated world, spread requests over its loopback source IPs unless the
+    operator chose IPs themselves."""
+    if not config.sim.enabled or config.network.manual_ips or not config.sim.source_ips:
+        return config
+    network = attrs.evolve(
+        config.network, enable_multiple_ip=True, manual_ips=list(config.sim.source_ips)
+    )
+    return attrs.evolve(config, network=network)
 
 
 def format_summary(summary: dict[str, Any]) -> str:

@@ -211,6 +211,7 @@ class NetworkConfig:
     connect_timeout_ms: int = setting(1000, "TCP connect deadline.", ge=1)
     request_timeout_ms: int = setting(2000, "Whole-request deadline on the quote path.", ge=1)
     max_inflight_per_ip: int = setting(8, "Concurrent requests per source IP.", ge=1)
+    workers_per_ip: int = setting(0, "Quote workers per source IP; 0 = max_inflight_per_ip.", ge=0)
     cooldown_429_initial_ms: int = setting(500, "First cooldown after HTTP 429 (doubles).", ge=0)
     cooldown_429_max_ms: int = setting(30_000, "Cap of the 429 cooldown.", ge=0)
     cooldown_timeout_initial_ms: int = setting(250, "First cooldown after a timeout.", ge=0)
@@ -336,6 +337,12 @@ class ExecutionConfig:
         1000, "Margin added to the API's computeUnitLimit (bps).", ge=0
     )
     lamports_per_signature: int = setting(5000, "Base fee per signature.", ge=0)
+    compute_unit_limit_estimate: int = setting(
+        400_000,
+        "CU limit assumed when pricing a quote pair, before /swap-instructions reports the "
+        "real one.",
+        ge=1,
+    )
     blockhash_refresh_ms: int = setting(400, "How often the shared blockhash is refreshed.", ge=50)
     tip: TipConfig = setting(factory=TipConfig, doc="Tip policy.")
 
@@ -489,6 +496,11 @@ class SimConfig:
     )
     jito_rps_per_ip: float = setting(1.0, "Jito limit per source IP per region; 0 = none.", ge=0)
     slot_ms: int = setting(400, "Slot duration.", ge=1)
+    source_ips: list[str] = setting(
+        factory=lambda: ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"],
+        doc="Loopback source IPs the bot spreads its requests over in the simulated world "
+        "(used when network.manual_ips is empty).",
+    )
     wallet_lamports: int = setting(100_000_000_000, "SOL the wallet is funded with.", ge=0)
     faults: SimFaultsConfig = setting(
         factory=SimFaultsConfig, doc="Fault injection on every face (see the per-face keys)."

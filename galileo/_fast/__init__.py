@@ -33,6 +33,25 @@ batch_slot = _reference.batch_slot
 hash64 = _reference.hash64
 rendezvous_score = _reference.rendezvous_score
 rendezvous_order = _reference.rendezvous_order
+rendezvous_pick = _reference.rendezvous_pick
+tip_lamports = _reference.tip_lamports
+evaluate = _reference.evaluate
+evaluate_sizes = _reference.evaluate_sizes
+best_size = _reference.best_size
+batch_slots = _reference.batch_slots
+lane_sizes = _reference.lane_sizes
+jitter_size = _reference.jitter_size
+
+# Codes shared by both backends (the kernels return plain ints; galileo.engine maps the
+# reason codes to its SkipReason enum).
+TIP_STATIC = _reference.TIP_STATIC
+TIP_PERCENT = _reference.TIP_PERCENT
+TIP_FLOOR = _reference.TIP_FLOOR
+REASON_OK = _reference.REASON_OK
+REASON_NO_CANDIDATES = _reference.REASON_NO_CANDIDATES
+REASON_STALE = _reference.REASON_STALE
+REASON_NEGATIVE = _reference.REASON_NEGATIVE
+REASON_BELOW_MIN_PROFIT = _reference.REASON_BELOW_MIN_PROFIT
 
 if _requested != "python":
     try:
@@ -54,6 +73,14 @@ if _requested != "python":
         hash64 = _hashring.hash64
         rendezvous_score = _hashring.rendezvous_score
         rendezvous_order = _hashring.rendezvous_order
+        rendezvous_pick = _hashring.rendezvous_pick
+        tip_lamports = _profit.tip_lamports
+        evaluate = _profit.evaluate
+        evaluate_sizes = _profit.evaluate_sizes
+        best_size = _profit.best_size
+        batch_slots = _pairing.batch_slots
+        lane_sizes = _pairing.lane_sizes
+        jitter_size = _pairing.jitter_size
 
 
 def backend() -> Backend:
@@ -71,12 +98,28 @@ def backend_detail() -> str:
 
 
 __all__ = [
+    "REASON_BELOW_MIN_PROFIT",
+    "REASON_NEGATIVE",
+    "REASON_NO_CANDIDATES",
+    "REASON_OK",
+    "REASON_STALE",
+    "TIP_FLOOR",
+    "TIP_PERCENT",
+    "TIP_STATIC",
     "backend",
     "backend_detail",
     "batch_slot",
+    "batch_slots",
+    "best_size",
+    "evaluate",
+    "evaluate_sizes",
     "hash64",
+    "jitter_size",
+    "lane_sizes",
     "net_profit",
     "priority_fee_lamports",
     "rendezvous_order",
+    "rendezvous_pick",
     "rendezvous_score",
+    "tip_lamports",
 ]

@@ -32,3 +32,25 @@ def rendezvous_order(key: bytes, nodes: list[bytes]) -> list[int]:
     cdef uint64_t key_hash = hash64(key)
     scores = [c_mix64(key_hash ^ <uint64_t>hash64(node)) for node in nodes]
     return sorted(range(len(nodes)), key=lambda i: (-scores[i], i))
+
+
+import numpy as np
+
+
+def rendezvous_pick(key_hash: int, node_hashes, eligible) -> int:
+    cdef const uint64_t[:] hashes = np.ascontiguousarray(node_hashes, dtype=np.uint64)
+    cdef const unsigned char[:] ok = np.ascontiguousarray(eligible, dtype=np.uint8)
+    if hashes.shape[0] != ok.shape[0]:
+        raise ValueError("node_hashes and eligible differ in length")
+    cdef uint64_t key = <uint64_t>(key_hash & 0xFFFFFFFFFFFFFFFF)
+    cdef Py_ssize_t i, best = -1
+    cdef uint64_t score, best_score = 0
+    with nogil:
+        for i in range(hashes.shape[0]):
+            if not ok[i]:
+                continue
+            score = c_mix64(key ^ hashes[i])
+            if best < 0 or score > best_score:
+                best = i
+                best_score = score
+    return best

@@ -1,10 +1,23 @@
-"""The jupiter-swap-api binary: releases, verified install cache, launch flags, supervisor.
-
-(The HTTP API client and quote models live next to this in ``_client`` / ``_models``.)
-"""
+"""Jupiter: the jupiter-swap-api binary (releases, verified install cache, launch flags,
+supervisor) and the quote-path API client with its models (``JupiterClient``, ``Quote``,
+``SwapInstructions``)."""
 
 from __future__ import annotations
 
+from galileo.jupiter._client import (
+    BadRequest,
+    JupiterClient,
+    Malformed,
+    NoRoute,
+    QuoteError,
+    QuoteErrorKind,
+    QuoteMetrics,
+    QuoteOptions,
+    RateLimited,
+    ServerError,
+    Timeout,
+    TransportFailed,
+)
 from galileo.jupiter._errors import (
     DownloadError,
     InstallError,
@@ -24,15 +37,29 @@ from galileo.jupiter._launch import (
     resolve_filter_mints,
 )
 from galileo.jupiter._metrics import JupiterMetrics
+from galileo.jupiter._models import (
+    AccountMeta,
+    Instruction,
+    MalformedBody,
+    PlatformFee,
+    Quote,
+    RoutePlanStep,
+    SwapInfo,
+    SwapInstructions,
+)
 from galileo.jupiter._progress import NoProgress, Progress, TextProgress
 from galileo.jupiter._releases import Release, ReleaseAsset
 from galileo.jupiter._state import JupiterState, RestartReason
 from galileo.jupiter._supervisor import JupiterSupervisor
 
 __all__ = [
+    "AccountMeta",
+    "BadRequest",
     "DownloadError",
     "InstallError",
     "InstalledVersion",
+    "Instruction",
+    "JupiterClient",
     "JupiterError",
     "JupiterInstaller",
     "JupiterMetrics",
@@ -40,15 +67,31 @@ __all__ = [
     "JupiterSupervisor",
     "LaunchCommand",
     "LaunchError",
+    "Malformed",
+    "MalformedBody",
     "MintFilterError",
     "NoProgress",
+    "NoRoute",
+    "PlatformFee",
     "Progress",
+    "Quote",
+    "QuoteError",
+    "QuoteErrorKind",
+    "QuoteMetrics",
+    "QuoteOptions",
+    "RateLimited",
     "Release",
     "ReleaseAsset",
     "ReleaseError",
     "RestartReason",
+    "RoutePlanStep",
+    "ServerError",
     "SupervisorFailed",
+    "SwapInfo",
+    "SwapInstructions",
     "TextProgress",
+    "Timeout",
+    "TransportFailed",
     "VerificationError",
     "base_url_of",
     "build_launch_command",

@@ -1,0 +1,196 @@
+"""The dispatcher: per-IP workers turning planned batches into opportunities.
+
+Each source IP runs ``workers_per_ip`` worker tasks. A worker leases its IP (waiting out a
+cooldown if there is one), takes the next batch from the shared planner — so whichever IP
+is free takes the next batch, round-robin across IPs — quotes the buy leg, then at once the
+sell leg for exactly what the buy returns, on the same lease, all under one cancel scope
+with the batch deadline. The pair is evaluated immediately and a profitable one is sent to
+the execution stage right away (a trio memory channel), never at the end of a round.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter as Tally
+from collections.abc import Callable
+
+import trio
+
+from galileo.engine._evaluate import Evaluator
+from galileo.engine._metrics import EngineMetrics
+from galileo.engine._models import BatchOutcome, Opportunity
+from galileo.jupiter._client import (
+    JupiterClient,
+    Malformed,
+    NoRoute,
+    QuoteError,
+    QuoteOptions,
+    RateLimited,
+    Timeout,
+)
+from galileo.jupiter._models import Quote
+from galileo.net import IpAllocator, IpLease, LeaseKind, LeaseResult, ip_label
+from galileo.obs import Recorder
+from galileo.strategy import QuoteBatch
+
+_log = logging.getLogger("galileo.engine")
+
+_ERROR_OUTCOMES: dict[type[QuoteError], BatchOutcome] = {
+    NoRoute: BatchOutcome.NO_ROUTE,
+    RateLimited: BatchOutcome.RATE_LIMITED,
+    Timeout: BatchOutcome.TIMEOUT,
+    Malformed: BatchOutcome.MALFORMED,
+}
+
+
+def _lease_result(error: QuoteError) -> LeaseResult:
+    if isinstance(error, RateLimited):
+        return LeaseResult.RATE_LIMITED
+    if isinstance(error, Timeout):
+        return LeaseResult.TIMEOUT
+    if isinstance(error, NoRoute):
+        return LeaseResult.SUCCESS  # the API answered; the IP is healthy
+    return LeaseResult.ERROR
+
+
+class Dispatcher:
+    """Runs the workers until cancelled. ``next_batch`` is the planner (e.g.
+    ``BlindStrategy.next_batch``); ``opportunities`` receives every profitable pair."""
+
+    def __init__(
+        self,
+        *,
+        allocator: IpAllocator,
+        client: JupiterClient,
+        next_batch: Callable[[], QuoteBatch],
+        evaluator: Evaluator,
+        opportunities: trio.MemorySendChannel[Opportunity],
+        options: QuoteOptions,
+        batch_deadline: float,
+        request_timeout: float,
+        max_quote_age: float,
+        workers_per_ip: int,
+        metrics: EngineMetrics | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self._allocator = allocator
+        self._client = client
+        self._next_batch = next_batch
+        self._evaluator = evaluator
+        self._opportunities = opportunities
+        self._options = options
+        self._batch_deadline = batch_deadline
+        self._request_timeout = request_timeout
+        self._max_age = max_quote_age
+        self._workers_per_ip = workers_per_ip
+        self._metrics = metrics
+        self._recorder = recorder
+        self.quotes = 0
+        self.batches = 0
+        self.opportunities = 0
+        self.outcomes: Tally[str] = Tally()
+        self.errors: Tally[str] = Tally()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            for ip in self._allocator.ips:
+                for _ in range(self._workers_per_ip):
+                    nursery.start_soon(self._worker, ip, name=f"quote-worker-{ip_label(ip)}")
+            task_status.started()
+
+    async def _worker(self, ip: str) -> None:
+        while True:
+            async with self._allocator.acquire(LeaseKind.QUOTE, ip=ip) as lease:
+                batch = self._next_batch()
+                outcome = await self.run_batch(batch, lease)
+            self._count(outcome)
+
+    def _count(self, outcome: BatchOutcome) -> None:
+        self.batches += 1
+        self.outcomes[outcome.value] += 1
+        if self._metrics is not None:
+            self._metrics.outcomes.labels(outcome.value).inc()
+
+    async def run_batch(self, batch: QuoteBatch, lease: IpLease) -> BatchOutcome:
+        """Quote buy then sell on ``lease`` within the batch deadline, evaluate, and hand
+        a profitable pair to the execution stage while it is still fresh."""
+        deadline = trio.current_time() + self._batch_deadline
+        with trio.move_on_at(deadline):
+            try:
+                buy = await self._leg(
+                    lease, batch.base_mint, batch.mint, batch.size, "buy", deadline
+                )
+                sell = await self._leg(
+                    lease, batch.mint, batch.base_mint, buy.out_amount, "sell", deadline
+                )
+            except QuoteError as exc:
+                self.errors[exc.kind.value] += 1
+                return _ERROR_OUTCOMES.get(type(exc), BatchOutcome.QUOTE_ERROR)
+            return await self._evaluate_and_send(batch, buy, sell, lease.ip)
+        lease.mark(LeaseResult.TIMEOUT)
+        return BatchOutcome.DEADLINE
+
+    async def _leg(
+        self,
+        lease: IpLease,
+        input_mint: str,
+        output_mint: str,
+        amount: int,
+        leg: str,
+        deadline: float,
+    ) -> Quote:
+        leg_deadline = min(trio.current_time() + self._request_timeout, deadline)
+        try:
+            quote = await self._client.quote(
+                ip=lease.ip,
+                input_mint=input_mint,
+                output_mint=output_mint,
+                amount=amount,
+                options=self._options,
+                leg=leg,
+                deadline=leg_deadline,
+            )
+        except QuoteError as exc:
+            lease.mark(_lease_result(exc))
+            raise
+        lease.mark(LeaseResult.SUCCESS)
+        self.quotes += 1
+        return quote
+
+    async def _evaluate_and_send(
+        self, batch: QuoteBatch, buy: Quote, sell: Quote, ip: str
+    ) -> BatchOutcome:
+        now = trio.current_time()
+        try:
+            if self._recorder is not None:
+                with self._recorder.stage("evaluate"):
+                    result = self._evaluator.evaluate(batch, buy, sell, ip=ip, now=now)
+            else:
+                result = self._evaluator.evaluate(batch, buy, sell, ip=ip, now=now)
+        except ValueError as exc:  # amounts outside the kernel's range: not a real quote
+            _log.warning(
+                "quote amounts out of range",
+                extra={"fields": {"batch": batch.batch_id, "mint": batch.mint, "error": str(exc)}},
+            )
+            return BatchOutcome.MALFORMED
+        if isinstance(result, BatchOutcome):
+            return result
+        # Hand over at once; if the execution stage cannot take it before it goes stale,
+        # it is worthless anyway.
+        with trio.move_on_at(result.quoted_at + self._max_age):
+            await self._opportunities.send(result)
+            self.opportunities += 1
+            _log.info(
+                "opportunity",
+                extra={
+                    "fields": {
+                        "id": result.id,
+                        "mint": result.mint,
+                        "size": result.size,
+                        "net_profit": result.net_profit,
+                        "ip": ip_label(ip),
+                    }
+                },
+            )
+            return BatchOutcome.PROFITABLE
+        return BatchOutcome.DROPPED
