@@ -20,7 +20,7 @@ import trio
 
 import galileo
 from galileo._config import Config
-from galileo._liveview import LiveView
+from galileo._liveview import LiveView, format_ms
 from galileo.ledger import AsyncLedger, Ledger, build_report, default_ledger_path, open_readonly
 from galileo.obs import (
     EventTrace,
@@ -289,10 +289,6 @@ def format_summary(summary: dict[str, Any]) -> str:
                 continue
             lines.append(
                 f"{name:<14}{total['count']:>9}"
-                f"{_ms(total.get('p50')):>10}{_ms(total.get('p99')):>10}{_ms(total.get('max')):>10}"
+                f"{format_ms(total.get('p50')):>10}{format_ms(total.get('p99')):>10}{format_ms(total.get('max')):>10}"
             )
     return "\n".join(lines)
-
-
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.2f}"

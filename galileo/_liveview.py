@@ -105,10 +105,11 @@ def render_screen(snapshot: Mapping[str, Any]) -> str:
         for name, total in stages.items():
             lines.append(
                 f"{name:<16}{total.get('count', 0):>9}"
-                f"{_ms(total.get('p50')):>10}{_ms(total.get('p99')):>10}"
+                f"{format_ms(total.get('p50')):>10}{format_ms(total.get('p99')):>10}"
             )
     return "\n".join(lines)
 
 
-def _ms(seconds: float | None) -> str:
+def format_ms(seconds: float | None) -> str:
+    """Seconds shown as milliseconds with two decimals; ``-`` when there is no value."""
     return "-" if seconds is None else f"{seconds * 1000:.2f}"

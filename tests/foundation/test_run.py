@@ -3,6 +3,7 @@ ends with a summary."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -71,38 +73,12 @@ async def test_a_bounded_run_writes_its_summary(tmp_path: Path) -> None:
     assert "stopped: duration elapsed" in out.getvalue()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_a_signal_stops_the_process_cleanly_with_a_summary(
-    tmp_path: Path, signum: signal.Signals
-) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GALILEO_")}
-    env["GALILEO_METRICS__PORT"] = "0"
-    env["GALILEO_SIM__RPC_PORT"] = "0"
-    env["GALILEO_SIM__JITO_PORT"] = "0"
-    env["GALILEO_JUPITER__LAUNCH__PORT"] = str(free_port())
-    env["GALILEO_LOGGING__FORMAT"] = "json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "galileo", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # wait for readiness from the log, not by sleeping
-            if json.loads(line).get("event") == "running":
-                break
-        proc.send_signal(signum)
-        stdout, _ = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0
-    assert f"stopped: {signum.name}" in stdout
-
-
-def test_galileo_stop_ends_a_running_instance_with_a_summary(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def running_galileo(
+    tmp_path: Path, *args: str
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """``python -m galileo run ARGS`` on free ports, yielded once it logs "running" (read
+    from its log, not waited for by sleeping); killed on the way out whatever happened."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GALILEO_")}
     env.update(
         GALILEO_METRICS__PORT="0",
@@ -112,7 +88,7 @@ def test_galileo_stop_ends_a_running_instance_with_a_summary(tmp_path: Path) -> 
         GALILEO_LOGGING__FORMAT="json",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "galileo", "run", "--summary-json", "summary.json"],
+        [sys.executable, "-m", "galileo", "run", *args],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -124,6 +100,25 @@ def test_galileo_stop_ends_a_running_instance_with_a_summary(tmp_path: Path) -> 
         for line in proc.stderr:
             if json.loads(line).get("event") == "running":
                 break
+        yield proc, env
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_stops_the_process_cleanly_with_a_summary(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    with running_galileo(tmp_path) as (proc, _):
+        proc.send_signal(signum)
+        stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert f"stopped: {signum.name}" in stdout
+
+
+def test_galileo_stop_ends_a_running_instance_with_a_summary(tmp_path: Path) -> None:
+    with running_galileo(tmp_path, "--summary-json", "summary.json") as (proc, env):
         stop = subprocess.run(
             [sys.executable, "-m", "galileo", "stop", "--reason", "test"],
             cwd=tmp_path,
@@ -135,8 +130,6 @@ def test_galileo_stop_ends_a_running_instance_with_a_summary(tmp_path: Path) -> 
         )
         assert stop.returncode == 0, stop.stderr
         stdout, _ = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
     assert proc.returncode == 0
     assert "stopped: galileo stop" in stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
