@@ -20,8 +20,7 @@ from typing import Any, Literal
 import attrs
 
 from galileo._secret import Secret
-
-WSOL_MINT = "So11111111111111111111111111111111111111112"
+from galileo._solana import WSOL_MINT
 
 Problem = tuple[str, str]
 
@@ -344,6 +343,22 @@ class ExecutionConfig:
         ge=1,
     )
     blockhash_refresh_ms: int = setting(400, "How often the shared blockhash is refreshed.", ge=50)
+    blockhash_max_age_ms: int = setting(
+        20_000, "Never sign with a blockhash fetched longer ago than this.", ge=100
+    )
+    blockhash_min_remaining_blocks: int = setting(
+        20, "Never sign with a blockhash this close to its lastValidBlockHeight.", ge=0
+    )
+    route_mode: Literal["merged", "two_swap"] = setting(
+        "merged",
+        "merged: one circular quote, one swap instruction (needs --allow-circular-arbitrage); "
+        "two_swap: one swap instruction per leg, for providers that cannot merge routes.",
+    )
+    create_token_accounts: bool = setting(
+        True,
+        "At startup, create missing token accounts for the base and intermediate mints "
+        "(real chain; the simulated world creates them itself).",
+    )
     tip: TipConfig = setting(factory=TipConfig, doc="Tip policy.")
 
 

@@ -8,9 +8,9 @@ from typing import Final
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from galileo._config import WSOL_MINT
+from galileo._solana import JITO_TIP_ACCOUNTS, WSOL_MINT
 
-__all__ = ["WSOL_MINT"]
+__all__ = ["JITO_TIP_ACCOUNTS", "WSOL_MINT"]
 
 JUPITER_PROGRAM_ID: Final = "JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4"
 TOKEN_PROGRAM_ID: Final = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
@@ -32,17 +32,6 @@ KNOWN_DEX_PROGRAM_IDS: Final = {
     "Lifinity V2": "2wT8Yq49kHgDzXuPxZSaeLaH1qbmGXtEyPy64bL7aD3c",
 }
 
-# The eight mainnet Jito tip accounts (constant per Jito's docs).
-JITO_TIP_ACCOUNTS: Final = (
-    "96gYZGLnJYVFmbjzopPSU6QiEV5fGqZNyN9nmNhvrZU5",
-    "HFqU5x63VTqvQss8hp11i4wVV8bD44PvwucfZ2bU7gRe",
-    "Cw8CFyM9FkoMi7K7Crf6HNQqf4uEMzpKw6QNghXLvLkY",
-    "ADaUMid9yfUytqMBgopwjb2DTLSokTSzL1zt6iGPaS49",
-    "DfXygSm4jCyNCybVYYK6DwvWqjKee8pbDmJGcLWNDXjh",
-    "ADuUkR4vqLUMWXxW9gh6D6L8pMSawimctcNZ5pGwDcEt",
-    "DttWaMuVvTiduZRnguLF7jNxTgiMBZ1hyAumKUiL2KRL",
-    "3AVi9Tg9Uo68tJfuvoKvqKNWKkC5wPdSSdeBnizKZ6jT",
-)
 
 # Jupiter v6 on-chain error: SlippageToleranceExceeded.
 SLIPPAGE_TOLERANCE_EXCEEDED: Final = 6001

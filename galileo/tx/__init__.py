@@ -1,0 +1,66 @@
+"""Transaction building: opportunity → circular swap instructions → compute budget + setup +
+swap + tip + cleanup → v0 message with lookup tables → size check → signed bytes.
+
+Also the pieces every builder shares: the wallet (:class:`Wallet`), the blockhash refresher
+(:class:`BlockhashRefresher`), the lookup-table cache (:class:`AltCache`) and the startup
+token-account check (:class:`TokenAccounts`). See docs/transactions.md.
+"""
+
+from galileo._solana import JITO_TIP_ACCOUNTS
+from galileo.tx._alt import ADDRESS_LOOKUP_TABLE_PROGRAM_ID, AltCache
+from galileo.tx._assemble import MAX_COMPUTE_UNIT_LIMIT, PACKET_DATA_SIZE
+from galileo.tx._blockhash import BlockhashInfo, BlockhashRefresher
+from galileo.tx._builder import SWAP_INSTRUCTIONS_OPTIONS, BlockhashSource, TxBuilder
+from galileo.tx._errors import (
+    AltUnavailable,
+    BlockhashStale,
+    RpcError,
+    RpcTimeout,
+    TxError,
+    WalletError,
+    WalletErrorKind,
+)
+from galileo.tx._metrics import TxMetrics
+from galileo.tx._models import BuiltTx, RouteMode, TxSkip, TxSkipReason
+from galileo.tx._rpc import AccountData, SolanaRpc
+from galileo.tx._token_accounts import (
+    TokenAccounts,
+    TokenAccountsError,
+    TokenAccountsReport,
+    associated_token_address,
+    create_ata_idempotent,
+)
+from galileo.tx._wallet import Wallet
+
+__all__ = [
+    "ADDRESS_LOOKUP_TABLE_PROGRAM_ID",
+    "JITO_TIP_ACCOUNTS",
+    "MAX_COMPUTE_UNIT_LIMIT",
+    "PACKET_DATA_SIZE",
+    "SWAP_INSTRUCTIONS_OPTIONS",
+    "AccountData",
+    "AltCache",
+    "AltUnavailable",
+    "BlockhashInfo",
+    "BlockhashRefresher",
+    "BlockhashSource",
+    "BlockhashStale",
+    "BuiltTx",
+    "RouteMode",
+    "RpcError",
+    "RpcTimeout",
+    "SolanaRpc",
+    "TokenAccounts",
+    "TokenAccountsError",
+    "TokenAccountsReport",
+    "TxBuilder",
+    "TxError",
+    "TxMetrics",
+    "TxSkip",
+    "TxSkipReason",
+    "Wallet",
+    "WalletError",
+    "WalletErrorKind",
+    "associated_token_address",
+    "create_ata_idempotent",
+]

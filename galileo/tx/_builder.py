@@ -1,0 +1,400 @@
+"""Opportunity → signed v0 transaction.
+
+Merged mode (default): the buy and sell quotes become one circular quote (input = output =
+base mint, routePlan = buy legs + sell legs) whose ``outAmount`` / ``otherAmountThreshold``
+is the minimum-out: size + base fee + priority fee + tip + min profit. Jupiter encodes that
+minimum in the swap instruction, so an execution that would lose money fails on chain.
+
+Two-swap mode: the buy and the sell quote each go to /swap-instructions; the buy leg must
+return at least what the sell leg spends, the sell leg at least the same minimum-out.
+
+Then: compute-unit limit (the API's value × (1 + margin)) and price, setup instructions, the
+swap instruction(s), the tip transfer to a random tip account (a static key, never looked up
+through a table), cleanup; v0 compile with the route's lookup tables; size check; sign.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import trio
+from prometheus_client import CollectorRegistry
+from solders.address_lookup_table_account import AddressLookupTableAccount
+from solders.hash import Hash
+from solders.instruction import Instruction as SoldersInstruction
+from solders.pubkey import Pubkey
+
+from galileo._config import ExecutionConfig
+from galileo._solana import JITO_TIP_ACCOUNTS
+from galileo.engine._models import Opportunity
+from galileo.jupiter._client import JupiterClient, NoRoute, QuoteError
+from galileo.jupiter._models import Instruction, SwapInstructions
+from galileo.obs import Recorder
+from galileo.tx._alt import AltCache
+from galileo.tx._assemble import (
+    PACKET_DATA_SIZE,
+    MalformedInstruction,
+    PubkeyCache,
+    compile_message,
+    compute_unit_limit_with_margin,
+    instruction_list,
+    message_bytes,
+    priority_fee_lamports,
+    sign,
+    to_solders,
+    wire_size,
+)
+from galileo.tx._errors import AltUnavailable, BlockhashStale
+from galileo.tx._metrics import TxMetrics
+from galileo.tx._models import BuiltTx, RouteMode, TxSkip, TxSkipReason
+from galileo.tx._wallet import Wallet
+
+_log = logging.getLogger("galileo.tx")
+
+SWAP_INSTRUCTIONS_OPTIONS: dict[str, Any] = {
+    "wrapAndUnwrapSol": False,
+    "useSharedAccounts": False,
+    "skipUserAccountsRpcCalls": True,
+    # The API estimates the route's compute units instead of answering the 1.4M ceiling;
+    # the builder adds its margin on top and prices the fee from the result.
+    "dynamicComputeUnitLimit": True,
+}
+"""Body fields of every /swap-instructions call (the token accounts exist already, see
+:class:`~galileo.tx.TokenAccounts`)."""
+
+
+class BlockhashSource(Protocol):
+    """What the builder needs from :class:`~galileo.tx.BlockhashRefresher`."""
+
+    def current(self) -> tuple[Hash, int]: ...
+
+
+class TxBuilder:
+    """Builds one signed transaction per opportunity; share one per process.
+
+    ``config``: ``execution`` (compute-unit price and margin, lamports per signature).
+    ``tip_accounts``: where tips go (one chosen at random per transaction; ``rng`` for
+    determinism). ``route_mode``: default :class:`RouteMode` (per-call override in ``build``).
+    """
+
+    def __init__(
+        self,
+        config: ExecutionConfig,
+        *,
+        wallet: Wallet,
+        jupiter: JupiterClient,
+        blockhashes: BlockhashSource,
+        alts: AltCache,
+        recorder: Recorder | None = None,
+        registry: CollectorRegistry | None = None,
+        metrics: TxMetrics | None = None,
+        tip_accounts: Sequence[str] = JITO_TIP_ACCOUNTS,
+        route_mode: RouteMode = RouteMode.MERGED,
+        instructions_timeout_s: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not tip_accounts:
+            raise ValueError("tip_accounts must not be empty")
+        self._wallet = wallet
+        self._payer = wallet.pubkey
+        self._keypair = wallet.keypair
+        self._jupiter = jupiter
+        self._blockhashes = blockhashes
+        self._alts = alts
+        self._recorder = recorder
+        self._metrics = (
+            metrics
+            if metrics is not None
+            else (TxMetrics(registry) if registry is not None else None)
+        )
+        self._cu_price = config.compute_unit_price_micro_lamports
+        self._cu_margin_bps = config.compute_unit_limit_margin_bps
+        self._lamports_per_signature = config.lamports_per_signature
+        self._tip_accounts = [Pubkey.from_string(a) for a in tip_accounts]
+        self.route_mode = route_mode
+        self._timeout = instructions_timeout_s
+        self._rng = rng or random.Random()
+        self._pubkeys = PubkeyCache()
+
+    # -- public --------------------------------------------------------------------------
+
+    async def build(
+        self, opportunity: Opportunity, *, ip: str, route_mode: RouteMode | None = None
+    ) -> BuiltTx | TxSkip:
+        """Fetch the swap instructions from ``ip`` and return the signed transaction, or the
+        reason it was not built (counted in ``galileo_tx_skips_total``)."""
+        started = trio.current_time()
+        mode = route_mode or self.route_mode
+        result = await self._build(opportunity, ip, mode)
+        if self._metrics is not None:
+            outcome = "built" if isinstance(result, BuiltTx) else "skipped"
+            self._metrics.build_seconds.labels(outcome).observe(trio.current_time() - started)
+        return result
+
+    def min_out(self, opportunity: Opportunity) -> int:
+        """Size + base fee + priority fee + tip + min profit: what the route must return on
+        chain (all in lamports of the base mint)."""
+        return (
+            opportunity.size
+            + opportunity.base_fee_lamports
+            + opportunity.priority_fee_lamports
+            + opportunity.tip_lamports
+            + opportunity.min_profit_lamports
+        )
+
+    def assemble(
+        self,
+        opportunity: Opportunity,
+        instructions: SwapInstructions,
+        tables: Sequence[AddressLookupTableAccount],
+    ) -> BuiltTx | TxSkip:
+        """Merged mode without I/O: the /swap-instructions answer for
+        ``opportunity.circular_quote(self.min_out(opportunity))`` and its lookup tables →
+        the signed transaction."""
+        return self._finish(
+            opportunity,
+            RouteMode.MERGED,
+            [instructions],
+            tables,
+        )
+
+    def assemble_two_swap(
+        self,
+        opportunity: Opportunity,
+        buy: SwapInstructions,
+        sell: SwapInstructions,
+        tables: Sequence[AddressLookupTableAccount],
+    ) -> BuiltTx | TxSkip:
+        """Two-swap mode without I/O (see :meth:`two_swap_quotes`)."""
+        return self._finish(opportunity, RouteMode.TWO_SWAP, [buy, sell], tables)
+
+    def two_swap_quotes(self, opportunity: Opportunity) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The two quotes sent in two-swap mode: the buy leg must return at least what the
+        sell leg spends (its quoted out), the sell leg at least the minimum-out."""
+        buy = opportunity.buy.raw_json()
+        buy["otherAmountThreshold"] = str(opportunity.sell.in_amount)
+        sell = opportunity.sell.raw_json()
+        sell["otherAmountThreshold"] = str(self.min_out(opportunity))
+        return buy, sell
+
+    # -- internals -----------------------------------------------------------------------
+
+    async def _build(self, opportunity: Opportunity, ip: str, mode: RouteMode) -> BuiltTx | TxSkip:
+        min_out = self.min_out(opportunity)
+        if min_out > opportunity.sell.out_amount:
+            return self._skip(
+                opportunity,
+                TxSkipReason.UNPROFITABLE,
+                f"min out {min_out} > sell out {opportunity.sell.out_amount}",
+            )
+        try:
+            # Fail fast: no point asking for instructions we could not sign.
+            self._blockhashes.current()
+        except BlockhashStale as exc:
+            return self._skip(opportunity, TxSkipReason.BLOCKHASH_STALE, exc.detail)
+        deadline = trio.current_time() + self._timeout
+        try:
+            if mode is RouteMode.MERGED:
+                answers = [
+                    await self._instructions(ip, opportunity.circular_quote(min_out), deadline)
+                ]
+            else:
+                answers = await self._two_instructions(ip, opportunity, deadline)
+        except NoRoute as exc:
+            return self._skip(opportunity, TxSkipReason.NO_ROUTE, str(exc))
+        except QuoteError as exc:
+            return self._skip(opportunity, TxSkipReason.INSTRUCTIONS_FAILED, str(exc))
+        for answer in answers:
+            if answer.simulation_error is not None:
+                return self._skip(
+                    opportunity, TxSkipReason.SIMULATION_ERROR, str(answer.simulation_error)
+                )
+        addresses = list(
+            dict.fromkeys(a for answer in answers for a in answer.address_lookup_table_addresses)
+        )
+        tables = self._alts.cached(addresses)
+        if tables is None:
+            try:
+                tables = await self._alts.get(addresses)
+            except AltUnavailable as exc:
+                return self._skip(opportunity, TxSkipReason.ALT_UNAVAILABLE, str(exc))
+        return self._finish(opportunity, mode, answers, tables)
+
+    async def _instructions(
+        self, ip: str, quote: dict[str, Any], deadline: float
+    ) -> SwapInstructions:
+        return await self._jupiter.swap_instructions(
+            ip=ip,
+            user_public_key=self._wallet.pubkey_str,
+            quote_response=quote,
+            options=SWAP_INSTRUCTIONS_OPTIONS,
+            deadline=deadline,
+        )
+
+    async def _two_instructions(
+        self, ip: str, opportunity: Opportunity, deadline: float
+    ) -> list[SwapInstructions]:
+        buy_quote, sell_quote = self.two_swap_quotes(opportunity)
+        results: list[SwapInstructions | None] = [None, None]
+
+        async def fetch(index: int, quote: dict[str, Any]) -> None:
+            results[index] = await self._instructions(ip, quote, deadline)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(fetch, 0, buy_quote)
+            nursery.start_soon(fetch, 1, sell_quote)
+        buy, sell = results
+        assert buy is not None and sell is not None
+        return [buy, sell]
+
+    def _finish(
+        self,
+        opportunity: Opportunity,
+        mode: RouteMode,
+        answers: Sequence[SwapInstructions],
+        tables: Sequence[AddressLookupTableAccount],
+    ) -> BuiltTx | TxSkip:
+        recorder = self._recorder
+        timer = recorder.stage("build") if recorder is not None else None
+        if timer is not None:
+            timer.__enter__()
+        try:
+            prepared = self._prepare(opportunity, mode, answers, tables)
+        finally:
+            if timer is not None:
+                timer.__exit__(None, None, None)
+        if isinstance(prepared, TxSkip):
+            return prepared
+        message, raw, blockhash, last_valid, extra = prepared
+        if recorder is not None:
+            with recorder.stage("sign"):
+                tx = sign(message, raw, self._keypair)
+                wire = bytes(tx)
+        else:
+            tx = sign(message, raw, self._keypair)
+            wire = bytes(tx)
+        if self._metrics is not None:
+            self._metrics.size_bytes.observe(len(wire))
+        return BuiltTx(
+            opportunity_id=opportunity.id,
+            wire=wire,
+            base64=base64.b64encode(wire).decode("ascii"),
+            signature=str(tx.signatures[0]),
+            blockhash=str(blockhash),
+            last_valid_block_height=last_valid,
+            route_mode=mode,
+            size=opportunity.size,
+            expected_out=opportunity.sell.out_amount,
+            min_out=self.min_out(opportunity),
+            tip_lamports=opportunity.tip_lamports,
+            tip_account=extra[0],
+            base_fee_lamports=self._lamports_per_signature,
+            priority_fee_lamports=extra[1],
+            compute_unit_limit=extra[2],
+            compute_unit_price_micro_lamports=self._cu_price,
+        )
+
+    def _prepare(
+        self,
+        opportunity: Opportunity,
+        mode: RouteMode,
+        answers: Sequence[SwapInstructions],
+        tables: Sequence[AddressLookupTableAccount],
+    ) -> tuple[Any, bytes, Hash, int, tuple[str, int, int]] | TxSkip:
+        # Compute budget: the API's estimate plus the margin, but never a priority fee above
+        # the one the minimum-out covers (the margin shrinks first; then skip).
+        api_limit = sum(a.compute_unit_limit for a in answers)
+        cu_limit = compute_unit_limit_with_margin(api_limit, self._cu_margin_bps)
+        price = self._cu_price
+        if price:
+            affordable = opportunity.priority_fee_lamports * 1_000_000 // price
+            if cu_limit > affordable:
+                if api_limit > affordable:
+                    return self._skip(
+                        opportunity,
+                        TxSkipReason.FEES_EXCEED_ESTIMATE,
+                        f"computeUnitLimit {api_limit} × {price} µlamports > "
+                        f"{opportunity.priority_fee_lamports} lamports covered",
+                    )
+                cu_limit = affordable
+        fee = priority_fee_lamports(cu_limit, price)
+        try:
+            if len(answers) == 1:
+                (answer,) = answers
+                setup = self._convert(answer.setup_instructions)
+                swaps = self._convert([*_token_ledger(answer), answer.swap_instruction])
+                cleanup = self._convert(_cleanup(answer))
+            else:
+                # Both legs ask for the same token accounts: create (and close) them once.
+                setup = self._convert(
+                    dict.fromkeys(ix for a in answers for ix in a.setup_instructions)
+                )
+                swaps = self._convert(
+                    [ix for a in answers for ix in _token_ledger(a)]
+                    + [a.swap_instruction for a in answers]
+                )
+                cleanup = self._convert(dict.fromkeys(ix for a in answers for ix in _cleanup(a)))
+        except MalformedInstruction as exc:
+            return self._skip(opportunity, TxSkipReason.MALFORMED_INSTRUCTIONS, str(exc))
+        tip_account = self._rng.choice(self._tip_accounts)
+        ixs = instruction_list(
+            self._payer,
+            compute_unit_limit=cu_limit,
+            compute_unit_price_micro_lamports=price,
+            setup=setup,
+            swaps=swaps,
+            tip_account=tip_account,
+            tip_lamports=opportunity.tip_lamports,
+            cleanup=cleanup,
+        )
+        # Read the blockhash last, right before compiling and signing: never sign with one
+        # the refresher does not vouch for.
+        try:
+            blockhash, last_valid = self._blockhashes.current()
+        except BlockhashStale as exc:
+            return self._skip(opportunity, TxSkipReason.BLOCKHASH_STALE, exc.detail)
+        try:
+            message = compile_message(self._payer, ixs, tables, blockhash)
+        except ValueError as exc:
+            return self._skip(opportunity, TxSkipReason.COMPILE_FAILED, str(exc))
+        if opportunity.tip_lamports and tip_account not in message.account_keys:
+            # AltCache blanks tip accounts out of every table; a table built elsewhere might not.
+            return self._skip(
+                opportunity, TxSkipReason.COMPILE_FAILED, "tip account resolved through a table"
+            )
+        raw = message_bytes(message)
+        size = wire_size(raw, message.header.num_required_signatures)
+        if size > PACKET_DATA_SIZE:
+            return self._skip(
+                opportunity, TxSkipReason.TOO_LARGE, f"{size} bytes > {PACKET_DATA_SIZE}"
+            )
+        return message, raw, blockhash, last_valid, (str(tip_account), fee, cu_limit)
+
+    def _convert(self, instructions: Any) -> list[SoldersInstruction]:
+        pubkey = self._pubkeys
+        return [to_solders(ix, pubkey) for ix in instructions]
+
+    def _skip(self, opportunity: Opportunity, reason: TxSkipReason, detail: str) -> TxSkip:
+        if self._metrics is not None:
+            self._metrics.skips.labels(reason.value).inc()
+        _log.info(
+            "tx skipped",
+            extra={
+                "fields": {"opportunity": opportunity.id, "reason": reason.value, "detail": detail}
+            },
+        )
+        return TxSkip(reason, detail, opportunity.id)
+
+
+def _token_ledger(answer: SwapInstructions) -> list[Instruction]:
+    ledger = answer.token_ledger_instruction
+    return [ledger] if ledger is not None else []
+
+
+def _cleanup(answer: SwapInstructions) -> list[Instruction]:
+    cleanup = answer.cleanup_instruction
+    return [cleanup] if cleanup is not None else []

@@ -1,0 +1,72 @@
+"""Fixtures for the transaction tests: an in-process simulated world on a MockClock, the
+real Jupiter client, RPC, wallet, blockhash refresher, lookup-table cache and builder."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+from prometheus_client import CollectorRegistry
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tx_helpers import Rig
+
+from galileo._config import ExecutionConfig
+from galileo.jupiter._client import JupiterClient
+from galileo.net import FastTransport
+from galileo.obs import Recorder
+from galileo.sim import World
+from galileo.tx import AltCache, BlockhashRefresher, SolanaRpc, TxMetrics, Wallet
+
+
+def quiet_world(tmp_path: Path, **overrides: object) -> World:
+    """A world without spontaneous price moves: the tests move prices on purpose."""
+    settings: dict[str, object] = {
+        "seed": 11,
+        "rpc_port": 0,
+        "jito_port": 0,
+        "jupiter_port": 0,
+        "wallet_path": tmp_path / "wallet.json",
+        "state_dir": str(tmp_path),
+        "jito_rps_per_ip": 0.0,
+        "drift_bps_per_s": 0,
+        "dislocation_rate_per_s": 0.0,
+    }
+    settings.update(overrides)
+    return World(**settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def world(mock_clock: trio.testing.MockClock, tmp_path: Path) -> AsyncIterator[World]:
+    async with quiet_world(tmp_path) as w:
+        yield w
+
+
+@pytest.fixture
+async def rig(world: World) -> AsyncIterator[Rig]:
+    rpc = SolanaRpc(world.rpc_url)
+    transport = FastTransport(world.jupiter_url)
+    registry = CollectorRegistry()
+    blockhashes = BlockhashRefresher(rpc, interval_s=0.4)
+    assert await blockhashes.refresh_once()
+    try:
+        yield Rig(
+            world=world,
+            rpc=rpc,
+            jupiter=JupiterClient(transport),
+            wallet=Wallet.load(world.wallet_path),
+            blockhashes=blockhashes,
+            alts=AltCache(rpc),
+            registry=registry,
+            recorder=Recorder(),
+            metrics=TxMetrics(registry),
+            config=ExecutionConfig(compute_unit_price_micro_lamports=1000),
+        )
+    finally:
+        await transport.aclose()
+        await rpc.aclose()
