@@ -21,7 +21,9 @@ import trio
 import galileo
 from galileo._config import Config
 from galileo._liveview import LiveView, format_ms
+from galileo._wiring import Endpoints, ExecutionStack, build_execution
 from galileo.ledger import AsyncLedger, Ledger, build_report, default_ledger_path, open_readonly
+from galileo.net import HttpxClients
 from galileo.obs import (
     EventTrace,
     MetricsServer,
@@ -32,7 +34,7 @@ from galileo.obs import (
 from galileo.risk import RiskControl, RiskGate, RiskMetrics
 
 if TYPE_CHECKING:
-    from galileo.engine import Opportunity, QuoteEngine
+    from galileo.engine import QuoteEngine
     from galileo.jupiter import JupiterSupervisor
     from galileo.sim import World
 
@@ -70,6 +72,11 @@ class App:
         self._started = 0.0
         self._stop_reason = ""
         self.running = trio.Event()  # set once every component is up (tests wait on it)
+        self._stop = trio.Event()  # duration, signal or `galileo stop`: begin the drain
+        self._wallet_start: int | None = None
+        self._wallet_end: int | None = None
+        self.clients = HttpxClients(trust_env=False)
+        self.execution: ExecutionStack | None = None
         self.risk = RiskGate(
             attrs.evolve(config.risk, dry_run=config.risk.dry_run or options.dry_run),
             control=RiskControl.for_state_dir(config.state_dir, config.risk.kill_switch_file),
@@ -98,6 +105,7 @@ class App:
             "jupiter_url": self.jupiter_url,
             "jupiter": self.supervisor.status() if self.supervisor else None,
             "engine": self.engine.stats().as_dict() if self.engine else None,
+            "execution": self._execution_stats(),
             "stages": {
                 name: stage["total"] for name, stage in self.recorder.summary()["stages"].items()
             },
@@ -123,10 +131,41 @@ class App:
             "started_at": self._started_wall,
             "duration_s": round(time.time() - self._started_wall, 3),
             "stop_reason": self._stop_reason,
+            **self._outcome(),
             "engine": self.engine.stats().as_dict() if self.engine else None,
+            "execution": self._execution_stats(),
             "ledger": self._ledger_report(),
             "stages": self.recorder.summary()["stages"],
         }
+
+    def _execution_stats(self) -> dict[str, Any] | None:
+        return self.execution.executor.stats().as_dict() if self.execution else None
+
+    def _outcome(self) -> dict[str, Any]:
+        """The headline numbers: what was sent, what landed, and the two views of PnL — the
+        ledger's (sum of realised changes) and the chain's (wallet before vs after)."""
+        stats = self.execution.executor.stats() if self.execution else None
+        delta = (
+            self._wallet_end - self._wallet_start
+            if self._wallet_start is not None and self._wallet_end is not None
+            else None
+        )
+        return {
+            "submitted": stats.submitted if stats else 0,
+            "landed": stats.landed if stats else 0,
+            "failed": (stats.failed + stats.expired) if stats else 0,
+            "dry_run": stats.dry_run if stats else 0,
+            "pnl_lamports": self._ledger_pnl(),
+            "wallet_delta_lamports": delta,
+        }
+
+    def _ledger_pnl(self) -> int:
+        """Realised PnL of every row: landed trades plus what failed ones cost on chain."""
+        report = self._ledger_report()
+        if report is None:
+            return 0
+        pnl = report["pnl"]
+        return int(pnl["realised_lamports"]) + int(pnl["realised_other_lamports"])
 
     def _ledger_report(self) -> dict[str, Any] | None:
         if not self.ledger_path.exists():
@@ -140,42 +179,42 @@ class App:
     # -- running -----------------------------------------------------------------------------
 
     async def run(self) -> dict[str, Any]:
-        """Run until the duration elapses or a signal arrives; return the summary."""
+        """Run until the duration elapses, a signal arrives or ``galileo stop``; return the
+        summary.
+
+        Stopping is graceful: the engine stops quoting, the executor takes no new work and
+        the attempts in flight finish (landed, failed or expired) before the wallet is read a
+        last time, so the ledger's PnL and the chain's balance change describe the same set
+        of transactions. A second signal cancels everything at once.
+        """
         configure_logging(self.config.logging, secrets=self.config.secrets())
         self._started = trio.current_time()
         self.ledger = AsyncLedger(Ledger(self.ledger_path), recorder=self.recorder)
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._stop_on_signals, nursery.cancel_scope)
+                nursery.start_soon(self._watch_signals, nursery.cancel_scope)
+                nursery.start_soon(self._watch_stop_request)
                 await nursery.start(self.risk.run)
-                nursery.start_soon(self._stop_on_request, nursery.cancel_scope)
                 if self.config.metrics.enabled:
                     port = await nursery.start(self.metrics.run)
                     _log.info(
                         "metrics", extra={"fields": {"url": f"http://{self.metrics.host}:{port}"}}
                     )
-                await self._start_components(nursery)
-                self._state = "running"
-                self.metrics.set_ready()
-                self.running.set()
-                _log.info("running", extra={"fields": {"duration_s": self.options.duration_s}})
-                if self.options.duration_s is not None:
-                    await trio.sleep(self.options.duration_s)
-                    self._stop_reason = self._stop_reason or "duration elapsed"
-                    nursery.cancel_scope.cancel()
-                else:
-                    await trio.sleep_forever()
+                await self._start_world_and_jupiter(nursery)
+                await self._run_pipeline(nursery)
+                nursery.cancel_scope.cancel()
         finally:
             self._state = "stopped"
             self.metrics.set_ready(False)
             with trio.CancelScope(shield=True):
                 await self.ledger.aclose()
+                await self.clients.aclose()
             self.trace.close()
         summary = self.summary()
         self._write_summary(summary)
         return summary
 
-    async def _start_components(self, nursery: trio.Nursery) -> None:
+    async def _start_world_and_jupiter(self, nursery: trio.Nursery) -> None:
         rpc_url: str | None = None
         if self.config.sim.enabled:
             from galileo.sim import World
@@ -208,9 +247,23 @@ class App:
             self.jupiter_url = await nursery.start(self.supervisor.run)
         _log.info("jupiter ready", extra={"fields": {"url": self.jupiter_url}})
 
-        from galileo.engine import QuoteEngine
+    def _endpoints(self) -> Endpoints:
+        config = self.config
+        rpc_url = config.execution.rpc_url.reveal()
+        jito_urls: tuple[str, ...] = ()
+        wallet_path = config.wallet.keypair_path
+        if self.world is not None:
+            rpc_url = rpc_url or self.world.rpc_url
+            jito_urls = (self.world.jito_url,)
+            wallet_path = wallet_path or str(self.world.wallet_path)
+        return Endpoints(rpc_url=rpc_url, jito_urls=jito_urls, wallet_path=wallet_path)
 
-        send, receive = trio.open_memory_channel["Opportunity"](16)
+    async def _run_pipeline(self, nursery: trio.Nursery) -> None:
+        """Engine → executor until asked to stop, then drain (see ``run``)."""
+        from galileo.engine import Opportunity, QuoteEngine
+
+        assert self.ledger is not None and self.jupiter_url
+        send, receive = trio.open_memory_channel[Opportunity](16)
         self.engine = QuoteEngine(
             self.config,
             jupiter_url=self.jupiter_url,
@@ -218,40 +271,81 @@ class App:
             recorder=self.recorder,
             opportunities=send,
         )
-        await nursery.start(self.engine.run)
-        nursery.start_soon(self._consume_opportunities, receive)
-        nursery.start_soon(LiveView(self.status).run)
+        self.execution = build_execution(
+            self.config,
+            self._endpoints(),
+            engine=self.engine,
+            clients=self.clients,
+            risk=self.risk,
+            ledger=self.ledger,
+            registry=self.registry,
+            recorder=self.recorder,
+            trace=self.trace,
+        )
+        execution = self.execution
+        with trio.fail_after(30):
+            await nursery.start(execution.blockhashes.run)
+        await nursery.start(execution.tracker.run)
+        self._wallet_start = await execution.wallet_total()
+        engine_scope = trio.CancelScope()
+        async with trio.open_nursery() as pipeline:
+            await pipeline.start(execution.executor.run, receive)
+            await pipeline.start(self._run_engine, engine_scope)
+            nursery.start_soon(LiveView(self.status).run)
+            self._state = "running"
+            self.metrics.set_ready()
+            self.running.set()
+            _log.info("running", extra={"fields": {"duration_s": self.options.duration_s}})
+            with trio.move_on_after(
+                self.options.duration_s if self.options.duration_s is not None else float("inf")
+            ):
+                await self._stop.wait()
+            self._stop_reason = self._stop_reason or "duration elapsed"
+            self._state = "draining"
+            _log.info("draining", extra={"fields": {"reason": self._stop_reason}})
+            engine_scope.cancel()
+            execution.executor.stop_intake()
+            with trio.move_on_after(self.config.landers.landing_timeout_s + 15) as drain:
+                await execution.executor.drained.wait()
+            if drain.cancelled_caught:
+                _log.warning(
+                    "drain timed out", extra={"fields": {"stats": self._execution_stats()}}
+                )
+            pipeline.cancel_scope.cancel()
+        with trio.move_on_after(10):
+            self._wallet_end = await execution.wallet_total()
 
-    async def _consume_opportunities(self, receive: trio.MemoryReceiveChannel[Opportunity]) -> None:
-        """Until the execution stage lands, every opportunity is traced and logged."""
-        async with receive:
-            async for opportunity in receive:
-                fields = {
-                    "mint": opportunity.mint,
-                    "size": opportunity.size,
-                    "net_profit": opportunity.net_profit,
-                    "tip": opportunity.tip_lamports,
-                    "ip": opportunity.ip,
-                }
-                self.trace.emit(opportunity.id, "opportunity", **fields)
-                _log.debug("opportunity", extra={"fields": {"id": opportunity.id, **fields}})
+    async def _run_engine(
+        self,
+        scope: trio.CancelScope,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        assert self.engine is not None
+        with scope:
+            await self.engine.run(task_status=task_status)
 
-    async def _stop_on_request(self, scope: trio.CancelScope) -> None:
+    def _request_stop(self, reason: str) -> None:
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self._state = "stopping"
+            _log.info("stopping", extra={"fields": {"reason": reason}})
+            self._stop.set()
+
+    async def _watch_stop_request(self) -> None:
         """``galileo stop`` (the risk control's stop file) ends the run like a signal."""
         await self.risk.stop_requested.wait()
-        self._stop_reason = "galileo stop"
-        _log.info("stopping", extra={"fields": {"reason": self._stop_reason}})
-        self._state = "stopping"
-        scope.cancel()
+        self._request_stop("galileo stop")
 
-    async def _stop_on_signals(self, scope: trio.CancelScope) -> None:
+    async def _watch_signals(self, scope: trio.CancelScope) -> None:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
             async for signum in signals:
-                self._stop_reason = signal.Signals(signum).name
-                _log.info("stopping", extra={"fields": {"signal": self._stop_reason}})
-                self._state = "stopping"
-                scope.cancel()
-                return
+                name = signal.Signals(signum).name
+                if self._stop.is_set():
+                    _log.warning("second signal: stopping now", extra={"fields": {"signal": name}})
+                    scope.cancel()
+                    return
+                self._request_stop(name)
 
     def _write_summary(self, summary: dict[str, Any]) -> None:
         path = self.options.summary_json or self.config.metrics.summary_json

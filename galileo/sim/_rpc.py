@@ -11,11 +11,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 from solders.hash import Hash
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
+from solders.token.state import TokenAccount
+from solders.transaction import VersionedTransaction
 
 from galileo._httpserver import Request, Response
 from galileo.sim._chain import Chain, TxOutcome, TxRejected
+from galileo.sim._constants import TOKEN_PROGRAM_ID
 
 _log = logging.getLogger("galileo.sim")
 
@@ -150,7 +155,9 @@ class RpcFace:
             "getHealth": lambda params: "ok",
             "getVersion": lambda params: {"solana-core": API_VERSION, "feature-set": 0},
             "getMinimumBalanceForRentExemption": self.get_minimum_balance,
+            "getTransaction": self.get_transaction,
         }
+        self.transactions = TransactionLog(chain)
 
     async def handle(self, request: Request) -> Response:
         self._sync()
@@ -361,6 +368,196 @@ class RpcFace:
                 "uiAmountString": _ui_string(amount, decimals),
             }
         )
+
+    def get_transaction(self, params: list[Any]) -> dict[str, Any] | None:
+        """A landed transaction with its balance changes (``null`` when not landed).
+
+        Like a real node, a v0 transaction needs ``maxSupportedTransactionVersion: 0``
+        (-32015 otherwise). ``encoding``: ``json`` (default), ``base64`` or ``base58``.
+        """
+        if not params or not isinstance(params[0], str):
+            raise RpcError(-32602, "Invalid params: expected a signature")
+        config = _config(params, 1)
+        encoding = config.get("encoding", "json")
+        if encoding not in ("json", "base64", "base58"):
+            raise RpcError(-32602, f"Invalid params: unsupported encoding {encoding!r}")
+        record = self.transactions.get(params[0])
+        if record is None:
+            return None
+        tx = record.tx
+        is_v0 = isinstance(tx.message, MessageV0)
+        max_version = config.get("maxSupportedTransactionVersion")
+        if is_v0 and (not isinstance(max_version, int) or max_version < 0):
+            raise RpcError(
+                -32015,
+                "Transaction version (0) is not supported by the requesting client. Please "
+                "try the request again with the following configuration parameter: "
+                '"maxSupportedTransactionVersion": 0',
+            )
+        raw = bytes(tx)
+        if encoding == "base64":
+            transaction: Any = [base64.b64encode(raw).decode(), "base64"]
+        elif encoding == "base58":
+            transaction = [b58encode(raw), "base58"]
+        else:
+            transaction = _transaction_json(tx)
+        return {
+            "slot": record.slot,
+            "blockTime": None,
+            "version": 0 if is_v0 else "legacy",
+            "transaction": transaction,
+            "meta": {
+                "err": record.err,
+                "status": {"Ok": None} if record.err is None else {"Err": record.err},
+                "fee": record.fee,
+                "preBalances": list(record.pre_balances),
+                "postBalances": list(record.post_balances),
+                "preTokenBalances": list(record.pre_token_balances),
+                "postTokenBalances": list(record.post_token_balances),
+                "innerInstructions": [],
+                "logMessages": list(record.logs),
+                "rewards": [],
+                "loadedAddresses": {
+                    "writable": list(record.loaded_writable),
+                    "readonly": list(record.loaded_readonly),
+                },
+                "computeUnitsConsumed": record.units_consumed,
+            },
+        }
+
+
+@attrs.frozen
+class TransactionRecord:
+    """What ``getTransaction`` reports about one landed transaction (successful or failed)."""
+
+    tx: VersionedTransaction
+    slot: int
+    err: Any
+    fee: int
+    logs: tuple[str, ...]
+    units_consumed: int
+    loaded_writable: tuple[str, ...]
+    loaded_readonly: tuple[str, ...]
+    pre_balances: tuple[int, ...]
+    post_balances: tuple[int, ...]
+    pre_token_balances: tuple[dict[str, Any], ...]
+    post_token_balances: tuple[dict[str, Any], ...]
+
+
+class TransactionLog:
+    """Records the balances around every committed transaction, for ``getTransaction``.
+
+    The chain keeps only statuses, so this wraps the chain's ``execute`` (which both the RPC
+    and the Jito face go through, bundles included) and reads the accounts of the
+    transaction before and after. A bundle that is rolled back also rolls back the
+    transaction's status; a record whose status is gone (or from another slot) is not
+    reported, so only what really landed is visible.
+    """
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self._records: dict[str, TransactionRecord] = {}
+        original = chain.execute
+
+        def execute(prepared: Any, *, commit: bool) -> TxOutcome:
+            if not commit:
+                return original(prepared, commit=False)
+            keys: list[Pubkey] = list(prepared.keys)
+            pre = [chain.balance(k) for k in keys]
+            pre_tokens = self._token_balances(keys)
+            outcome = original(prepared, commit=True)
+            if outcome.signature in chain.statuses:
+                n_static = len(prepared.tx.message.account_keys)
+                loaded = list(zip(keys[n_static:], prepared.writable[n_static:], strict=True))
+                self._records[outcome.signature] = TransactionRecord(
+                    tx=prepared.tx,
+                    slot=chain.statuses[outcome.signature].slot,
+                    err=outcome.err,
+                    fee=outcome.fee,
+                    logs=outcome.logs,
+                    units_consumed=outcome.units_consumed,
+                    loaded_writable=tuple(str(k) for k, w in loaded if w),
+                    loaded_readonly=tuple(str(k) for k, w in loaded if not w),
+                    pre_balances=tuple(pre),
+                    post_balances=tuple(chain.balance(k) for k in keys),
+                    pre_token_balances=tuple(pre_tokens),
+                    post_token_balances=tuple(self._token_balances(keys)),
+                )
+            return outcome
+
+        chain.execute = execute  # type: ignore[method-assign]
+
+    def get(self, signature: str) -> TransactionRecord | None:
+        record = self._records.get(signature)
+        status = self.chain.statuses.get(signature)
+        if record is None or status is None or status.slot != record.slot:
+            return None
+        return record
+
+    def _token_balances(self, keys: list[Pubkey]) -> list[dict[str, Any]]:
+        balances: list[dict[str, Any]] = []
+        for index, key in enumerate(keys):
+            acct = self.chain.account(key)
+            if acct is None or str(acct.owner) != TOKEN_PROGRAM_ID:
+                continue
+            try:
+                state = TokenAccount.from_bytes(bytes(acct.data))
+            except ValueError:
+                continue
+            mint = str(state.mint)
+            token = self.chain.market.tokens.get(mint)
+            decimals = token.decimals if token is not None else 0
+            balances.append(
+                {
+                    "accountIndex": index,
+                    "mint": mint,
+                    "owner": str(state.owner),
+                    "programId": TOKEN_PROGRAM_ID,
+                    "uiTokenAmount": {
+                        "amount": str(state.amount),
+                        "decimals": decimals,
+                        "uiAmount": state.amount / 10**decimals,
+                        "uiAmountString": _ui_string(state.amount, decimals),
+                    },
+                }
+            )
+        return balances
+
+
+def _transaction_json(tx: VersionedTransaction) -> dict[str, Any]:
+    message = tx.message
+    header = message.header
+    doc: dict[str, Any] = {
+        "signatures": [str(s) for s in tx.signatures],
+        "message": {
+            "accountKeys": [str(k) for k in message.account_keys],
+            "header": {
+                "numRequiredSignatures": header.num_required_signatures,
+                "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
+                "numReadonlyUnsignedAccounts": header.num_readonly_unsigned_accounts,
+            },
+            "recentBlockhash": str(message.recent_blockhash),
+            "instructions": [
+                {
+                    "programIdIndex": ix.program_id_index,
+                    "accounts": list(ix.accounts),
+                    "data": b58encode(bytes(ix.data)),
+                    "stackHeight": None,
+                }
+                for ix in message.instructions
+            ],
+        },
+    }
+    if isinstance(message, MessageV0):
+        doc["message"]["addressTableLookups"] = [
+            {
+                "accountKey": str(lookup.account_key),
+                "writableIndexes": list(lookup.writable_indexes),
+                "readonlyIndexes": list(lookup.readonly_indexes),
+            }
+            for lookup in message.address_table_lookups
+        ]
+    return doc
 
 
 def _ui_string(amount: int, decimals: int) -> str:

@@ -1,0 +1,472 @@
+"""``Landers``: fan a signed transaction out to every enabled lander endpoint at once.
+
+* **jito** — ``sendBundle`` (``[[tx], {"encoding": "base64"}]``) per block-engine endpoint,
+  optionally also ``sendTransaction?bundleOnly=true`` (a revert-protected single-transaction
+  bundle, id in the ``x-bundle-id`` header); ``x-jito-auth`` when an auth UUID is set.
+* **rpc** / **staked** — ``sendTransaction`` with ``skipPreflight: true, maxRetries: 0``.
+
+Each endpoint goes out on the source IP the rendezvous hash ring gives it (stable while the
+IP set is; the next best IP while that one cools down after a 429). Every (endpoint, IP) has
+a token bucket at the endpoint's ``requests_per_second``: a send that would wait for its token
+longer than the queue timeout is dropped and counted rather than sent late. All sends of one
+submission run concurrently in one nursery under ``landers.send_deadline_ms``; each endpoint
+ends with a typed result (accepted / rate_limited / rejected(reason) / timeout).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+import trio
+from prometheus_client import CollectorRegistry
+
+from galileo._config import LandersConfig
+from galileo._secret import Secret, expand_secrets, redact_text, redact_value
+from galileo.landers._bucket import TokenBucket
+from galileo.landers._metrics import LanderMetrics
+from galileo.landers._models import (
+    Endpoint,
+    EndpointResult,
+    LanderError,
+    LanderKind,
+    SendMethod,
+    Submission,
+)
+from galileo.ledger import LanderOutcome, LanderResult
+from galileo.net import HttpxClients, IpHashRing, ip_label
+
+_log = logging.getLogger("galileo.landers")
+
+JITO_RATE_LIMITED_CODE = -32097
+# A 429 cools the (endpoint, IP) pair down for this long, doubling per consecutive 429.
+COOLDOWN_INITIAL_S = 1.0
+COOLDOWN_MAX_S = 30.0
+_REASON_MAX = 240
+
+
+class Sendable(Protocol):
+    """What ``submit`` needs of a built transaction (galileo.tx ``BuiltTx`` has all of it)."""
+
+    @property
+    def opportunity_id(self) -> str: ...
+    @property
+    def base64(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def last_valid_block_height(self) -> int: ...
+
+
+class StageRecorder(Protocol):
+    def observe(self, name: str, seconds: float, **labels: str) -> None: ...
+
+
+def jito_base(url: str) -> str:
+    """``https://ny.../api/v1/bundles?uuid=x`` → ``https://ny...`` (query kept off)."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    index = path.find("/api/v1")
+    if index >= 0:
+        path = path[:index]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def jito_label(url: str) -> str:
+    """Host[:port] plus any region path: ``ny.mainnet.block-engine.jito.wtf``,
+    ``127.0.0.1:18900/ny``. Never the query (which may carry a UUID) or user info."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    path = jito_base(url)[len(f"{parts.scheme}://{parts.netloc}") :]
+    return f"{host}{port}{path}"
+
+
+def _unique(labels: list[str], label: str) -> str:
+    if label not in labels:
+        return label
+    n = 2
+    while f"{label}#{n}" in labels:
+        n += 1
+    return f"{label}#{n}"
+
+
+def build_endpoints(
+    config: LandersConfig,
+    *,
+    jito_urls: Sequence[str] = (),
+    rpc_urls: Sequence[str | Secret] = (),
+    staked_urls: Sequence[str | Secret] = (),
+) -> list[Endpoint]:
+    """The send targets of ``config``; empty endpoint lists fall back to the given URLs (the
+    simulated world's faces)."""
+    endpoints: list[Endpoint] = []
+    labels: list[str] = []
+    jito = config.jito
+    if jito.enabled:
+        urls = list(jito.endpoints) or list(jito_urls)
+        if not urls:
+            raise LanderError("jito.endpoints", "Jito is enabled but has no endpoint")
+        queue = jito.queue_timeout_ms / 1000
+        for url in urls:
+            base = jito_base(url)
+            label = _unique(labels, jito_label(url))
+            labels.append(label)
+            endpoints.append(
+                Endpoint(
+                    LanderKind.JITO,
+                    label,
+                    Secret(f"{base}/api/v1/bundles"),
+                    SendMethod.BUNDLE,
+                    jito.requests_per_second,
+                    queue,
+                )
+            )
+            if jito.bundle_only_send_transaction:
+                endpoints.append(
+                    Endpoint(
+                        LanderKind.JITO,
+                        label,
+                        Secret(f"{base}/api/v1/transactions?bundleOnly=true"),
+                        SendMethod.BUNDLE_ONLY,
+                        jito.requests_per_second,
+                        queue,
+                    )
+                )
+    for kind, lander, fallback in (
+        (LanderKind.RPC, config.rpc, rpc_urls),
+        (LanderKind.STAKED, config.staked, staked_urls),
+    ):
+        if not lander.enabled:
+            continue
+        secrets = [
+            u if isinstance(u, Secret) else Secret(u) for u in (lander.endpoints or fallback)
+        ]
+        if not secrets:
+            raise LanderError(f"{kind.value}.endpoints", "enabled but has no endpoint")
+        for secret in secrets:
+            label = _unique(labels, redact_value(secret.reveal()))
+            labels.append(label)
+            endpoints.append(
+                Endpoint(
+                    kind,
+                    label,
+                    secret,
+                    SendMethod.SEND_TRANSACTION,
+                    lander.requests_per_second,
+                    None,
+                )
+            )
+    return endpoints
+
+
+class Landers:
+    """Every enabled lander endpoint; ``await landers.submit(built)`` sends to all of them.
+
+    ``healthy``: the source IPs usable right now (e.g. ``IpAllocator.healthy``; default: all
+    of the ring's). ``jito_urls`` / ``rpc_urls`` / ``staked_urls``: used when the config's
+    endpoint list is empty (the simulated world's faces).
+    """
+
+    def __init__(
+        self,
+        config: LandersConfig,
+        *,
+        clients: HttpxClients,
+        hashring: IpHashRing,
+        registry: CollectorRegistry | None = None,
+        recorder: StageRecorder | None = None,
+        jito_urls: Sequence[str] = (),
+        rpc_urls: Sequence[str | Secret] = (),
+        staked_urls: Sequence[str | Secret] = (),
+        healthy: Callable[[], Iterable[str]] | None = None,
+        clock: Callable[[], float] = trio.current_time,
+    ) -> None:
+        self.config = config
+        self.endpoints = build_endpoints(
+            config, jito_urls=jito_urls, rpc_urls=rpc_urls, staked_urls=staked_urls
+        )
+        self._clients = clients
+        self.hashring = hashring
+        self.metrics = LanderMetrics(registry if registry is not None else CollectorRegistry())
+        self._recorder = recorder
+        self._healthy = healthy
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._cooldown_until: dict[tuple[str, str], float] = {}
+        self._strikes: dict[tuple[str, str], int] = {}
+        auth = config.jito.auth_uuid
+        self._jito_headers = {"x-jito-auth": auth.reveal()} if auth else {}
+        self._secrets = expand_secrets([e.url for e in self.endpoints] + ([auth] if auth else []))
+        self.dropped = 0
+        """Sends dropped by the queue timeout since start."""
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def ip_for(self, endpoint: Endpoint) -> str | None:
+        """The source IP ``endpoint`` goes out on now: its ring favourite among the healthy
+        IPs that are not cooling down for this endpoint (``None``: every IP is)."""
+        now = self._clock()
+        healthy = list(self._healthy()) if self._healthy is not None else self.hashring.ips
+        usable = [ip for ip in healthy if self._cooldown_until.get((endpoint.label, ip), 0) <= now]
+        return self.hashring.pick(endpoint.key, usable)
+
+    def cooling_down(self, endpoint: Endpoint, ip: str) -> float:
+        """Seconds ``endpoint`` stays off ``ip`` (0 = not cooling down)."""
+        return max(0.0, self._cooldown_until.get((endpoint.label, ip), 0.0) - self._clock())
+
+    def bucket(self, endpoint: Endpoint, ip: str) -> TokenBucket:
+        key = (endpoint.label, ip)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = TokenBucket(endpoint.requests_per_second, clock=self._clock)
+            self._buckets[key] = bucket
+        return bucket
+
+    def _rate_limited(self, endpoint: Endpoint, ip: str) -> None:
+        key = (endpoint.label, ip)
+        strikes = self._strikes.get(key, 0) + 1
+        self._strikes[key] = strikes
+        duration = min(
+            COOLDOWN_MAX_S,
+            max(COOLDOWN_INITIAL_S, 1.0 / endpoint.requests_per_second) * 2 ** (strikes - 1),
+        )
+        self._cooldown_until[key] = self._clock() + duration
+        self.bucket(endpoint, ip).drain(duration)
+        _log.info(
+            "lander rate limited",
+            extra={
+                "fields": {
+                    "lander": endpoint.lander.value,
+                    "endpoint": endpoint.label,
+                    "ip": ip_label(ip),
+                    "cooldown_s": duration,
+                }
+            },
+        )
+
+    def can_send(self, queued: int = 0) -> bool:
+        """Would at least one endpoint send one more submission, after ``queued`` already on
+        their way (admitted, not yet sent), within its queue timeout on a usable IP? The
+        executor asks before building, so work the landers would drop as stale is not built
+        at all."""
+        deadline_s = self.config.send_deadline_ms / 1000
+        for endpoint in self.endpoints:
+            ip = self.ip_for(endpoint)
+            if ip is None:
+                continue
+            limit = deadline_s if endpoint.queue_timeout_s is None else endpoint.queue_timeout_s
+            if self.bucket(endpoint, ip).wait_s(queued + 1) <= min(limit, deadline_s):
+                return True
+        return False
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def submit(self, built: Sendable) -> Submission:
+        """Send ``built`` to every endpoint concurrently; returns once each has answered or
+        the fan-out deadline passed (``send_deadline_ms``). Never raises for a send failure."""
+        start = self._clock()
+        deadline = trio.current_time() + self.config.send_deadline_ms / 1000
+        results: list[EndpointResult | None] = [None] * len(self.endpoints)
+
+        async def one(index: int, endpoint: Endpoint) -> None:
+            results[index] = await self._send_one(endpoint, built, deadline)
+
+        async with trio.open_nursery() as nursery:
+            for index, endpoint in enumerate(self.endpoints):
+                nursery.start_soon(one, index, endpoint)
+        final = tuple(r for r in results if r is not None)
+        bundle_ids: dict[str, None] = {}
+        for r in final:
+            if r.bundle_id:
+                bundle_ids[r.bundle_id] = None
+        elapsed = self._clock() - start
+        if self._recorder is not None:
+            self._recorder.observe("send", elapsed)
+        submission = Submission(
+            opportunity_id=built.opportunity_id,
+            signature=built.signature,
+            last_valid_block_height=built.last_valid_block_height,
+            submitted_at=start,
+            results=final,
+            bundle_ids=tuple(bundle_ids),
+        )
+        _log.info(
+            "lander submitted",
+            extra={
+                "fields": {
+                    "opportunity_id": built.opportunity_id,
+                    "signature": built.signature,
+                    "results": submission.counts(),
+                    "elapsed_s": round(elapsed, 6),
+                }
+            },
+        )
+        return submission
+
+    async def _send_one(
+        self, endpoint: Endpoint, built: Sendable, deadline: float
+    ) -> EndpointResult:
+        start = self._clock()
+        ip = self.ip_for(endpoint)
+        if ip is None:
+            # Every IP is cooling down for this endpoint: do not add to the 429s.
+            preferred = self.hashring.order(endpoint.key)[0]
+            return self._finish(
+                endpoint,
+                preferred,
+                LanderOutcome.RATE_LIMITED,
+                "every source IP is cooling down",
+                start,
+            )
+        bucket = self.bucket(endpoint, ip)
+        with trio.move_on_at(deadline):
+            remaining = deadline - trio.current_time()
+            max_wait = (
+                remaining
+                if endpoint.queue_timeout_s is None
+                else min(remaining, endpoint.queue_timeout_s)
+            )
+            if not await bucket.acquire(max_wait):
+                self.dropped += 1
+                self.metrics.queue_dropped.labels(endpoint.lander.value, endpoint.label).inc()
+                return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, "queue_timeout", start)
+            return await self._post(endpoint, built, ip, start)
+        return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, "send deadline", start)
+
+    def _request(
+        self, endpoint: Endpoint, built: Sendable
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        if endpoint.method is SendMethod.BUNDLE:
+            params: list[Any] = [[built.base64], {"encoding": "base64"}]
+            method = "sendBundle"
+        elif endpoint.method is SendMethod.BUNDLE_ONLY:
+            params = [built.base64, {"encoding": "base64"}]
+            method = "sendTransaction"
+        else:
+            params = [
+                built.base64,
+                {"encoding": "base64", "skipPreflight": True, "maxRetries": 0},
+            ]
+            method = "sendTransaction"
+        headers = self._jito_headers if endpoint.lander is LanderKind.JITO else {}
+        return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, headers
+
+    async def _post(
+        self, endpoint: Endpoint, built: Sendable, ip: str, start: float
+    ) -> EndpointResult:
+        body, headers = self._request(endpoint, built)
+        client = self._clients.get(ip)
+        sent = self._clock()
+        try:
+            response = await client.post(endpoint.url.reveal(), json=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, type(exc).__name__, start)
+        except httpx.HTTPError as exc:
+            reason = f"transport: {type(exc).__name__}: {exc}"
+            return self._finish(endpoint, ip, LanderOutcome.REJECTED, reason, start)
+        self.bucket(endpoint, ip).settle(self._clock() - sent)
+        if response.status_code == 429:
+            self._rate_limited(endpoint, ip)
+            return self._finish(endpoint, ip, LanderOutcome.RATE_LIMITED, "HTTP 429", start)
+        if response.status_code != 200:
+            reason = f"HTTP {response.status_code}"
+            return self._finish(endpoint, ip, LanderOutcome.REJECTED, reason, start)
+        try:
+            doc = response.json()
+        except ValueError:
+            return self._finish(endpoint, ip, LanderOutcome.REJECTED, "malformed response", start)
+        if not isinstance(doc, dict):
+            return self._finish(endpoint, ip, LanderOutcome.REJECTED, "malformed response", start)
+        error = doc.get("error")
+        if error is not None:
+            code = error.get("code") if isinstance(error, dict) else None
+            message = str(error.get("message") if isinstance(error, dict) else error)
+            if code == JITO_RATE_LIMITED_CODE or "rate limit" in message.lower():
+                self._rate_limited(endpoint, ip)
+                return self._finish(endpoint, ip, LanderOutcome.RATE_LIMITED, message, start)
+            reason = f"{code}: {message}" if code is not None else message
+            return self._finish(endpoint, ip, LanderOutcome.REJECTED, reason, start)
+        result = doc.get("result")
+        if not isinstance(result, str):
+            return self._finish(endpoint, ip, LanderOutcome.REJECTED, "malformed result", start)
+        self._strikes.pop((endpoint.label, ip), None)
+        bundle_id: str | None = None
+        if endpoint.method is SendMethod.BUNDLE:
+            bundle_id = result
+        elif endpoint.method is SendMethod.BUNDLE_ONLY:
+            bundle_id = response.headers.get("x-bundle-id")
+        return self._finish(endpoint, ip, LanderOutcome.ACCEPTED, None, start, bundle_id)
+
+    def _finish(
+        self,
+        endpoint: Endpoint,
+        ip: str,
+        outcome: LanderOutcome,
+        reason: str | None,
+        start: float,
+        bundle_id: str | None = None,
+    ) -> EndpointResult:
+        if reason is not None:
+            reason = redact_text(reason, self._secrets)[:_REASON_MAX]
+        self.metrics.submissions.labels(
+            endpoint.lander.value, endpoint.label, ip_label(ip), outcome.value
+        ).inc()
+        return EndpointResult(
+            result=LanderResult(
+                lander=endpoint.lander.value,
+                endpoint=endpoint.label,
+                outcome=outcome,
+                reason=reason,
+            ),
+            ip=ip,
+            method=endpoint.method,
+            bundle_id=bundle_id,
+            elapsed_s=self._clock() - start,
+        )
+
+    # -- bundle statuses (for the landing tracker) ---------------------------------------------
+
+    @property
+    def has_jito(self) -> bool:
+        return any(e.lander is LanderKind.JITO for e in self.endpoints)
+
+    async def jito_status(self, method: str, bundle_ids: list[str], *, timeout_s: float) -> Any:
+        """``getInflightBundleStatuses`` / ``getBundleStatuses`` on the first Jito endpoint
+        with a free token on its IP (status polls never queue for a token: sends come first).
+        Returns the ``result``, or ``None`` when no endpoint could be asked now."""
+        seen: set[str] = set()
+        for endpoint in self.endpoints:
+            if endpoint.lander is not LanderKind.JITO or endpoint.label in seen:
+                continue
+            seen.add(endpoint.label)
+            ip = self.ip_for(endpoint)
+            if ip is None or not self.bucket(endpoint, ip).try_take():
+                continue
+            url = endpoint.url.reveal().split("/api/v1/")[0] + f"/api/v1/{method}"
+            body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": [bundle_ids]}
+            response: httpx.Response | None = None
+            sent = self._clock()
+            with trio.move_on_after(timeout_s):
+                try:
+                    response = await self._clients.get(ip).post(
+                        url, json=body, headers=self._jito_headers
+                    )
+                except httpx.HTTPError:
+                    response = None
+            if response is None:
+                continue
+            self.bucket(endpoint, ip).settle(self._clock() - sent)
+            if response.status_code == 429:
+                self._rate_limited(endpoint, ip)
+                continue
+            try:
+                doc = response.json()
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and "result" in doc:
+                return doc["result"]
+        return None

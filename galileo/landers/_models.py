@@ -1,0 +1,156 @@
+"""Values of the landers: endpoints, per-endpoint results, submissions, landing outcomes."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from galileo._errors import GalileoError
+from galileo._secret import Secret
+from galileo.ledger import LanderOutcome, LanderResult
+
+
+class LanderKind(enum.StrEnum):
+    """The three ways to send. Values are the ``lander`` label of the metrics and ledger."""
+
+    JITO = "jito"
+    RPC = "rpc"
+    STAKED = "staked"
+
+
+class SendMethod(enum.StrEnum):
+    """What one target sends: a Jito bundle, a bundle-only Jito sendTransaction, or a plain
+    RPC sendTransaction (skipPreflight, maxRetries 0)."""
+
+    BUNDLE = "sendBundle"
+    BUNDLE_ONLY = "sendTransaction?bundleOnly"
+    SEND_TRANSACTION = "sendTransaction"
+
+
+class LandingStatus(enum.StrEnum):
+    """How a submission ended. Values are metric labels and match ledger statuses."""
+
+    LANDED = "landed"  # included and succeeded
+    FAILED = "failed"  # included and failed on chain (``slot`` set), or refused by every path
+    EXPIRED = "expired"  # its blockhash expired (or tracking timed out) without inclusion
+
+
+class LanderError(GalileoError):
+    """A lander could not be set up (``kind`` names what is wrong)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+class RpcCallError(GalileoError):
+    """A JSON-RPC call failed: an error envelope (``code``) or a transport / HTTP problem
+    (``code`` is None, ``status`` the HTTP status if any)."""
+
+    def __init__(
+        self, method: str, message: str, *, code: int | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(f"{method}: {message}")
+        self.method = method
+        self.message = message
+        self.code = code
+        self.status = status
+
+
+@attrs.frozen
+class Endpoint:
+    """One place to send to. ``url`` is the full request URL (a ``Secret``: RPC URLs carry
+    tokens); ``label`` is its redacted name, the only form that reaches logs and labels.
+    ``key`` is the name hashed onto a source IP (label + method)."""
+
+    lander: LanderKind
+    label: str
+    url: Secret
+    method: SendMethod
+    requests_per_second: float
+    queue_timeout_s: float | None  # None: bounded by the fan-out deadline only
+
+    @property
+    def key(self) -> str:
+        return self.label if self.method is not SendMethod.BUNDLE_ONLY else f"{self.label}#bo"
+
+
+@attrs.frozen(kw_only=True)
+class EndpointResult:
+    """One endpoint's answer to one submission, with the source IP it went out on."""
+
+    result: LanderResult
+    ip: str
+    method: SendMethod
+    bundle_id: str | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.result.outcome is LanderOutcome.ACCEPTED
+
+
+@attrs.frozen(kw_only=True)
+class Submission:
+    """A signed transaction fanned out to every enabled lander.
+
+    ``bundle_ids``: the ids Jito returned (deduplicated, in order); ``signature`` and
+    ``last_valid_block_height`` are what the landing tracker follows."""
+
+    opportunity_id: str
+    signature: str
+    last_valid_block_height: int
+    submitted_at: float
+    results: tuple[EndpointResult, ...]
+    bundle_ids: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        """Did at least one endpoint take it?"""
+        return any(r.accepted for r in self.results)
+
+    @property
+    def lander_results(self) -> tuple[LanderResult, ...]:
+        return tuple(r.result for r in self.results)
+
+    @property
+    def accepted_landers(self) -> tuple[LanderKind, ...]:
+        seen: dict[LanderKind, None] = {}
+        for r in self.results:
+            if r.accepted:
+                seen[LanderKind(r.result.lander)] = None
+        return tuple(seen)
+
+    @property
+    def bundle_id(self) -> str | None:
+        return self.bundle_ids[0] if self.bundle_ids else None
+
+    def counts(self) -> dict[str, int]:
+        """Results by outcome (for the trace and logs)."""
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.result.outcome.value] = out.get(r.result.outcome.value, 0) + 1
+        return out
+
+
+@attrs.frozen(kw_only=True)
+class LandingOutcome:
+    """What the landing tracker learnt about a submission.
+
+    ``slot``: where it was included (set for ``landed`` and for an on-chain failure);
+    ``error``: the on-chain error (JSON text) or why it is considered gone;
+    ``landed_via``: ``jito`` when a bundle landed, else the non-Jito lander(s) that accepted
+    it (``rpc``, ``staked``, ``rpc+staked``); ``elapsed_s``: submission → outcome."""
+
+    status: LandingStatus
+    slot: int | None = None
+    error: str | None = None
+    landed_via: str | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def on_chain(self) -> bool:
+        """Was the transaction included (so it paid its fee)?"""
+        return self.slot is not None

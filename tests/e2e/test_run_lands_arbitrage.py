@@ -1,0 +1,77 @@
+"""The acceptance of the whole bot: ``galileo run`` against the simulated world lands
+arbitrage, and the ledger's PnL equals the wallet's balance change read from the chain, to
+the lamport, for several seeds."""
+
+from __future__ import annotations
+
+import io
+import socket
+from pathlib import Path
+
+import attrs
+import pytest
+
+from galileo._app import App, RunOptions
+from galileo._config import Config
+from galileo.ledger import AttemptStatus, Ledger, default_ledger_path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def sim_config(tmp_path: Path, seed: int) -> Config:
+    """The default configuration (the embedded simulated world) on free ports."""
+    config = Config()
+    return attrs.evolve(
+        config,
+        state_dir=str(tmp_path / "state"),
+        metrics=attrs.evolve(config.metrics, port=0),
+        logging=attrs.evolve(
+            config.logging,
+            file=str(tmp_path / "log.jsonl"),
+            trace_file=str(tmp_path / "trace.jsonl"),
+        ),
+        sim=attrs.evolve(config.sim, seed=seed, rpc_port=0, jito_port=0),
+        jupiter=attrs.evolve(
+            config.jupiter, launch=attrs.evolve(config.jupiter.launch, port=free_port())
+        ),
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [7, 11])
+async def test_a_bounded_run_lands_arbitrage_and_the_ledger_matches_the_chain(
+    tmp_path: Path, seed: int
+) -> None:
+    config = sim_config(tmp_path, seed)
+    summary = await App(config, RunOptions(duration_s=12), out=io.StringIO()).run()
+
+    assert summary["landed"] >= 1, summary["execution"]
+    assert summary["wallet_delta_lamports"] is not None
+    assert summary["pnl_lamports"] == summary["wallet_delta_lamports"]
+    assert summary["pnl_lamports"] > 0
+
+    ledger = Ledger(default_ledger_path(config.state_dir))
+    try:
+        attempts = ledger.attempts()
+    finally:
+        ledger.close()
+    assert all(a.status.terminal for a in attempts), [a.status for a in attempts]
+    landed = [a for a in attempts if a.status is AttemptStatus.LANDED]
+    assert len(landed) == summary["landed"]
+    assert all(isinstance(a.realised_lamports, int) for a in landed)
+    assert (tmp_path / "trace.jsonl").read_text().count('"event"') > len(attempts)
+
+
+@pytest.mark.slow
+async def test_a_dry_run_signs_but_never_sends(tmp_path: Path) -> None:
+    config = sim_config(tmp_path, 7)
+    summary = await App(config, RunOptions(duration_s=6, dry_run=True), out=io.StringIO()).run()
+
+    assert summary["submitted"] == 0
+    assert summary["dry_run"] >= 1
+    assert summary["wallet_delta_lamports"] == 0
+    assert summary["pnl_lamports"] == 0

@@ -1,0 +1,244 @@
+"""Shared helpers of the landers and execution tests: a quiet simulated world, signed
+transactions for it (a plain tip transfer, a real circular arbitrage), a stand-in for
+galileo.tx's BuiltTx and opportunities made from the world's own quotes."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+from solders.address_lookup_table_account import AddressLookupTable, AddressLookupTableAccount
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
+
+from galileo._config import LandersConfig
+from galileo.engine._models import Opportunity
+from galileo.jupiter._models import Quote
+from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT, World
+from galileo.sim._program import instruction_from_json, system_transfer
+
+AMOUNT = 1_000_000_000
+TIP = 10_000
+_ids = itertools.count(1)
+
+
+def quiet_world(tmp_path: Path, **overrides: Any) -> World:
+    """A world on free ports with no spontaneous price moves and no Jito limit (tests set
+    what they need)."""
+    settings: dict[str, Any] = {
+        "seed": 7,
+        "rpc_port": 0,
+        "jito_port": 0,
+        "jupiter_port": 0,
+        "wallet_path": tmp_path / "wallet.json",
+        "jito_rps_per_ip": 0.0,
+        "drift_bps_per_s": 0,
+        "dislocation_rate_per_s": 0.0,
+    }
+    settings.update(overrides)
+    return World(**settings)
+
+
+def landers_config(**jito: Any) -> LandersConfig:
+    """Jito only, generous rate and deadlines unless overridden."""
+    base = LandersConfig()
+    jito_cfg = attrs.evolve(
+        base.jito,
+        **{"requests_per_second": 100.0, "queue_timeout_ms": 500, **jito},
+    )
+    return attrs.evolve(base, jito=jito_cfg, send_deadline_ms=5000, landing_timeout_s=30.0)
+
+
+@attrs.frozen
+class StubBuilt:
+    """The fields of galileo.tx.BuiltTx the landers and the executor read."""
+
+    opportunity_id: str
+    wire: bytes
+    base64: str
+    signature: str
+    last_valid_block_height: int
+    tip_lamports: int
+    tip_account: str
+    base_fee_lamports: int
+    priority_fee_lamports: int
+    compute_unit_limit: int
+    compute_unit_price_micro_lamports: int
+    min_out: int
+    size: int
+
+    @classmethod
+    def of(
+        cls,
+        tx: VersionedTransaction,
+        *,
+        last_valid_block_height: int,
+        opportunity_id: str | None = None,
+        tip: int = TIP,
+        priority_fee: int = 0,
+        cu_limit: int = 0,
+        min_out: int = 0,
+        size: int = 0,
+    ) -> StubBuilt:
+        wire = bytes(tx)
+        return cls(
+            opportunity_id=opportunity_id or f"opp-{next(_ids)}",
+            wire=wire,
+            base64=base64.b64encode(wire).decode(),
+            signature=str(tx.signatures[0]),
+            last_valid_block_height=last_valid_block_height,
+            tip_lamports=tip,
+            tip_account=JITO_TIP_ACCOUNTS[3],
+            base_fee_lamports=5000,
+            priority_fee_lamports=priority_fee,
+            compute_unit_limit=cu_limit,
+            compute_unit_price_micro_lamports=0,
+            min_out=min_out,
+            size=size,
+        )
+
+
+def tip_transfer(world: World, lamports: int = TIP, *, slot: int | None = None) -> StubBuilt:
+    """A signed transfer wallet → tip account (a valid one-transaction bundle). ``slot``:
+    sign with that slot's blockhash (an old one expires)."""
+    chain = world.chain
+    world.sync()
+    bh_slot = chain.slot if slot is None else slot
+    bh = chain.blockhash(bh_slot)
+    wallet = world.wallet
+    ix = system_transfer(wallet.pubkey(), JITO_TIP_ACCOUNTS[3], lamports)
+    message = MessageV0.try_compile(wallet.pubkey(), [ix], [], bh)
+    tx = VersionedTransaction(message, [wallet])
+    return StubBuilt.of(tx, last_valid_block_height=chain.last_valid_block_height(bh_slot))
+
+
+def first_token(world: World) -> str:
+    return next(m for m in world.market.tokens if m != WSOL_MINT)
+
+
+async def _lookup_tables(
+    client: httpx.AsyncClient, world: World, addresses: list[str]
+) -> list[AddressLookupTableAccount]:
+    tables = []
+    for address in addresses:
+        body = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "getAccountInfo",
+            "params": [address, {"encoding": "base64"}],
+        }
+        info = (await client.post(world.rpc_url, json=body)).json()["result"]
+        table = AddressLookupTable.deserialize(base64.b64decode(info["value"]["data"][0]))
+        tables.append(AddressLookupTableAccount(Pubkey.from_string(address), table.addresses))
+    return tables
+
+
+async def quote(client: httpx.AsyncClient, world: World, a: str, b: str, amount: int) -> bytes:
+    response = await client.get(
+        world.jupiter_url + "/quote",
+        params={"inputMint": a, "outputMint": b, "amount": amount, "slippageBps": 0},
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+async def opportunity(
+    world: World, mint: str, *, size: int = AMOUNT, tip: int = TIP, ip: str = ""
+) -> Opportunity:
+    """An opportunity from the world's own quotes (profit as the quotes say)."""
+    async with httpx.AsyncClient(trust_env=False) as client:
+        buy = Quote.parse(await quote(client, world, WSOL_MINT, mint, size))
+        sell = Quote.parse(await quote(client, world, mint, WSOL_MINT, buy.out_amount))
+    gross = sell.out_amount - size
+    fees = 5000 + 1000
+    return Opportunity(
+        id=f"opp-{next(_ids)}",
+        batch_id=0,
+        base_mint=WSOL_MINT,
+        mint=mint,
+        size=size,
+        buy=buy,
+        sell=sell,
+        gross_profit=gross,
+        net_profit=gross - tip - fees,
+        tip_lamports=tip,
+        priority_fee_lamports=1000,
+        base_fee_lamports=5000,
+        compute_unit_limit=0,
+        min_profit_lamports=0,
+        ip=ip,
+        quoted_at=0.0,
+        evaluated_at=0.0,
+    )
+
+
+@attrs.define
+class ArbBuilder:
+    """Stand-in for galileo.tx.TxBuilder: the bots' recipe against the world (merged circular
+    quote, /swap-instructions, compute budget + setup + swap + tip, v0 with the world's
+    lookup table, signed by the world's wallet). ``min_out_extra`` raises the minimum out
+    (a positive value makes the swap fail with slippage on chain)."""
+
+    world: World
+    min_out_extra: int = 0
+    blockhash_slot: int | None = None
+    skip: Any = None
+    fail_ids: set[str] = attrs.field(factory=set)
+    calls: int = 0
+
+    async def build(self, opportunity: Opportunity, *, ip: str) -> Any:
+        self.calls += 1
+        if self.skip is not None:
+            return self.skip
+        world = self.world
+        extra = self.min_out_extra or (10**9 if opportunity.id in self.fail_ids else 0)
+        min_out = opportunity.size + opportunity.tip_lamports + extra
+        merged = opportunity.circular_quote(min_out)
+        signer: Keypair = world.wallet
+        body = {
+            "userPublicKey": str(signer.pubkey()),
+            "quoteResponse": merged,
+            "wrapAndUnwrapSol": False,
+            "useSharedAccounts": False,
+            "skipUserAccountsRpcCalls": True,
+            "computeUnitPriceMicroLamports": 1000,
+            "dynamicComputeUnitLimit": True,
+        }
+        async with httpx.AsyncClient(trust_env=False) as client:
+            response = await client.post(world.jupiter_url + "/swap-instructions", json=body)
+            assert response.status_code == 200, response.text
+            si = response.json()
+            tables = await _lookup_tables(client, world, si["addressLookupTableAddresses"])
+        ixs = [
+            instruction_from_json(i)
+            for i in [*si["computeBudgetInstructions"], *si["setupInstructions"]]
+        ]
+        ixs.append(instruction_from_json(si["swapInstruction"]))
+        ixs.append(system_transfer(signer.pubkey(), JITO_TIP_ACCOUNTS[3], opportunity.tip_lamports))
+        chain = world.chain
+        world.sync()
+        bh_slot = chain.slot if self.blockhash_slot is None else self.blockhash_slot
+        message = MessageV0.try_compile(signer.pubkey(), ixs, tables, chain.blockhash(bh_slot))
+        tx = VersionedTransaction(message, [signer])
+        return StubBuilt.of(
+            tx,
+            last_valid_block_height=chain.last_valid_block_height(bh_slot),
+            opportunity_id=opportunity.id,
+            tip=opportunity.tip_lamports,
+            priority_fee=si["prioritizationFeeLamports"],
+            cu_limit=si["computeUnitLimit"],
+            min_out=min_out,
+            size=opportunity.size,
+        )
+
+
+def blockhash_of(world: World) -> Hash:
+    world.sync()
+    return world.chain.blockhash()
