@@ -374,6 +374,23 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"galileo {summary['version']} ({summary['fast_backend']} core) ran "
         f"{summary['duration_s']:.1f} s — stopped: {summary['stop_reason'] or 'done'}",
     ]
+    engine = summary.get("engine") or {}
+    if engine:
+        lines.append(
+            f"quotes {engine.get('quotes', 0)} ({engine.get('quotes_per_second', 0.0):.0f}/s), "
+            f"opportunities {engine.get('opportunities', 0)}"
+        )
+    if "submitted" in summary:
+        delta = summary.get("wallet_delta_lamports")
+        lines.append(
+            f"submitted {summary['submitted']}, landed {summary['landed']}, "
+            f"failed {summary['failed']}, dry-run {summary.get('dry_run', 0)}"
+        )
+        lines.append(
+            f"pnl {summary['pnl_lamports']} lamports (ledger), wallet delta "
+            f"{'unknown' if delta is None else delta} lamports (chain)"
+            + ("" if delta is None or delta == summary["pnl_lamports"] else "  ← MISMATCH")
+        )
     stages = summary.get("stages", {})
     if stages:
         lines.append(f"{'stage':<14}{'count':>9}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")

@@ -5,21 +5,15 @@ the lamport, for several seeds."""
 from __future__ import annotations
 
 import io
-import socket
 from pathlib import Path
 
 import attrs
 import pytest
+from ports import free_port
 
 from galileo._app import App, RunOptions
 from galileo._config import Config
 from galileo.ledger import AttemptStatus, Ledger, default_ledger_path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def sim_config(tmp_path: Path, seed: int) -> Config:

@@ -12,7 +12,8 @@ import pytest
 import trio
 import trio.testing
 from exec_helpers import exec_rig
-from lander_helpers import TIP, ArbBuilder, landers_config, opportunity, quiet_world
+from lander_helpers import TIP, ArbBuilder, landers_config, opportunity
+from worlds import quiet_world
 
 from galileo._config import RiskConfig, RpcLanderConfig
 from galileo.engine._models import Opportunity

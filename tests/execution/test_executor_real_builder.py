@@ -11,7 +11,8 @@ import attrs
 import pytest
 import trio
 from exec_helpers import exec_rig
-from lander_helpers import landers_config, quiet_world
+from lander_helpers import landers_config
+from worlds import quiet_world
 
 from galileo._config import ExecutionConfig, RiskConfig, RpcLanderConfig
 from galileo.engine import Evaluator, Opportunity

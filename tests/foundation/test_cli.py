@@ -10,16 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 from galileo._cli import main
 
 REPO = Path(__file__).parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def free_ports_env() -> dict[str, str]:

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,15 +17,10 @@ import attrs
 import httpx
 import pytest
 import trio
+from ports import free_port
 
 from galileo._app import App, RunOptions
 from galileo._config import Config
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def quiet_config(tmp_path: Path) -> Config:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import socket
 import sys
 import zipfile
 from pathlib import Path
 
 import attrs
 import trio
+from ports import free_port
 
 from galileo._config import Config, JupiterConfig, LaunchConfig, ProcessConfig
 from galileo._httpserver import Request, Response
@@ -124,12 +124,6 @@ class FakeGitHub:
 
     def ranges_for(self, tag: str) -> list[str]:
         return [r for p, r in self.requests if p == f"/download/{tag}/{ASSET}" and r]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fast_process(**overrides: object) -> ProcessConfig:

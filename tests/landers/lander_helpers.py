@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -27,23 +26,6 @@ from galileo.sim._program import instruction_from_json, system_transfer
 AMOUNT = 1_000_000_000
 TIP = 10_000
 _ids = itertools.count(1)
-
-
-def quiet_world(tmp_path: Path, **overrides: Any) -> World:
-    """A world on free ports with no spontaneous price moves and no Jito limit (tests set
-    what they need)."""
-    settings: dict[str, Any] = {
-        "seed": 7,
-        "rpc_port": 0,
-        "jito_port": 0,
-        "jupiter_port": 0,
-        "wallet_path": tmp_path / "wallet.json",
-        "jito_rps_per_ip": 0.0,
-        "drift_bps_per_s": 0,
-        "dislocation_rate_per_s": 0.0,
-    }
-    settings.update(overrides)
-    return World(**settings)
 
 
 def landers_config(**jito: Any) -> LandersConfig:

@@ -8,8 +8,9 @@ from pathlib import Path
 import attrs
 import trio
 import trio.testing
-from lander_helpers import TIP, landers_config, quiet_world, tip_transfer
+from lander_helpers import TIP, landers_config, tip_transfer
 from prometheus_client import CollectorRegistry, generate_latest
+from worlds import quiet_world
 
 from galileo._config import LandersConfig, RpcLanderConfig, SimFaultsConfig
 from galileo._secret import Secret

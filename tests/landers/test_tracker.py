@@ -16,10 +16,10 @@ from lander_helpers import (
     first_token,
     landers_config,
     opportunity,
-    quiet_world,
     tip_transfer,
 )
 from prometheus_client import CollectorRegistry
+from worlds import quiet_world
 
 from galileo._config import LandersConfig, RpcLanderConfig, SimFaultsConfig
 from galileo._secret import Secret

@@ -8,8 +8,8 @@ import httpx
 import pytest
 import trio
 import trio.testing
-from conftest import quiet_world
 from sim_helpers import Api, first_token
+from worlds import quiet_world
 
 from galileo._config import SimConfig, SimFaultsConfig
 from galileo.sim import WSOL_MINT

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import quiet_world
 from sim_helpers import Api, b64, first_token
 from sim_schema import (
     STRICT,
@@ -15,6 +14,7 @@ from sim_schema import (
 )
 from solders.message import MessageV0
 from solders.transaction import VersionedTransaction
+from worlds import quiet_world
 
 from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT, World
 from galileo.sim._program import system_transfer

@@ -6,7 +6,6 @@ import base64
 from pathlib import Path
 
 import trio.testing
-from conftest import quiet_world
 from sim_helpers import Api, first_token
 from sim_schema import (
     STRICT,
@@ -17,6 +16,7 @@ from sim_schema import (
     amount,
 )
 from solders.transaction import VersionedTransaction
+from worlds import quiet_world
 
 from galileo.sim import JUPITER_PROGRAM_ID, WSOL_MINT, World
 

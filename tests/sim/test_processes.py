@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import trio
-from conftest import quiet_world
 from sim_helpers import first_token
+from worlds import quiet_world
 
 from galileo.sim import WSOL_MINT
 

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 sys.path.insert(0, str(Path(__file__).parent))
 
 from tx_helpers import Rig
+from worlds import quiet_world
 
 from galileo._config import ExecutionConfig
 from galileo.jupiter._client import JupiterClient
@@ -24,26 +25,9 @@ from galileo.sim import World
 from galileo.tx import AltCache, BlockhashRefresher, SolanaRpc, TxMetrics, Wallet
 
 
-def quiet_world(tmp_path: Path, **overrides: object) -> World:
-    """A world without spontaneous price moves: the tests move prices on purpose."""
-    settings: dict[str, object] = {
-        "seed": 11,
-        "rpc_port": 0,
-        "jito_port": 0,
-        "jupiter_port": 0,
-        "wallet_path": tmp_path / "wallet.json",
-        "state_dir": str(tmp_path),
-        "jito_rps_per_ip": 0.0,
-        "drift_bps_per_s": 0,
-        "dislocation_rate_per_s": 0.0,
-    }
-    settings.update(overrides)
-    return World(**settings)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 async def world(mock_clock: trio.testing.MockClock, tmp_path: Path) -> AsyncIterator[World]:
-    async with quiet_world(tmp_path) as w:
+    async with quiet_world(tmp_path, seed=11) as w:
         yield w
 
 
