@@ -180,7 +180,9 @@ class Dispatcher:
         with trio.move_on_at(result.quoted_at + self._max_age):
             await self._opportunities.send(result)
             self.opportunities += 1
-            _log.info(
+            # Debug: the same dislocation is found again on every sweep until it is traded;
+            # what happens to an opportunity is logged (and traced) by the executor.
+            _log.debug(
                 "opportunity",
                 extra={
                     "fields": {
