@@ -138,6 +138,9 @@ def port_is_free(host: str, port: int) -> bool:
     if port == 0:
         return True
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like the servers themselves (trio sets SO_REUSEADDR): a port whose old connections
+        # sit in TIME_WAIT is free; one somebody listens on is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
