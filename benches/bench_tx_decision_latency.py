@@ -38,11 +38,11 @@ from galileo._config import ExecutionConfig
 from galileo.engine import Evaluator, Opportunity
 from galileo.jupiter._client import JupiterClient, QuoteOptions
 from galileo.jupiter._models import Quote, SwapInstructions
-from galileo.net import FastTransport
+from galileo.net import FastTransport, JsonRpcClient
 from galileo.obs import Recorder
 from galileo.sim import WSOL_MINT, World
 from galileo.strategy import QuoteBatch
-from galileo.tx import SWAP_INSTRUCTIONS_OPTIONS, AltCache, BuiltTx, SolanaRpc, TxBuilder, Wallet
+from galileo.tx import SWAP_INSTRUCTIONS_OPTIONS, AltCache, BuiltTx, TxBuilder, Wallet
 from galileo.tx._assemble import PubkeyCache, to_solders
 
 SIZE = 1_000_000_000
@@ -79,7 +79,7 @@ class Captured:
             mint = next(m for m in world.market.tokens if m != WSOL_MINT)
             world.dislocate(world.pool(mint, "Raydium"), 300)
             transport = FastTransport(world.jupiter_url)
-            rpc = SolanaRpc(world.rpc_url)
+            rpc = JsonRpcClient(world.rpc_url)
             jupiter = JupiterClient(transport)
             options = QuoteOptions(slippage_bps=0)
             self.buy = await jupiter.quote(

@@ -13,16 +13,15 @@ from galileo._config import Config
 from galileo._solana import WSOL_MINT
 from galileo.engine import QuoteEngine
 from galileo.execution import ChainReader, Executor
-from galileo.landers import JsonRpcClient, Landers, LandingTracker
+from galileo.landers import Landers, LandingTracker
 from galileo.ledger import AsyncLedger
-from galileo.net import HttpxClients, IpHashRing
+from galileo.net import HttpxClients, IpHashRing, JsonRpcClient, RpcError
 from galileo.obs import EventTrace, Recorder
 from galileo.risk import RiskGate
 from galileo.tx import (
     AltCache,
     BlockhashRefresher,
     RouteMode,
-    SolanaRpc,
     TxBuilder,
     Wallet,
     associated_token_address,
@@ -42,7 +41,7 @@ class Endpoints:
 class ExecutionStack:
     """Everything between an opportunity and a reconciled ledger row."""
 
-    rpc: SolanaRpc
+    rpc: JsonRpcClient
     wallet: Wallet
     blockhashes: BlockhashRefresher
     builder: TxBuilder
@@ -63,7 +62,7 @@ class ExecutionStack:
             token = await self.rpc.call(
                 "getTokenAccountBalance", [ata, {"commitment": "confirmed"}]
             )
-        except Exception:  # no token account yet: nothing held
+        except RpcError:  # no token account yet: nothing held
             token = {"value": {"amount": "0"}}
         return int(lamports["value"]) + int(token["value"]["amount"])
 
@@ -82,7 +81,7 @@ def build_execution(
 ) -> ExecutionStack:
     """The execution stack for ``config``, sharing the engine's Jupiter client and IPs."""
     execution = config.execution
-    rpc = SolanaRpc(endpoints.rpc_url, client=clients.get(""))
+    rpc = JsonRpcClient.on_ip(endpoints.rpc_url, clients=clients)
     wallet = Wallet.load(
         endpoints.wallet_path, allow_insecure=config.wallet.allow_insecure_permissions
     )
@@ -116,10 +115,9 @@ def build_execution(
         rpc_urls=[endpoints.rpc_url],
         healthy=engine.allocator.healthy,
     )
-    jsonrpc = JsonRpcClient(endpoints.rpc_url, clients=clients)
     tracker = LandingTracker(
         config.landers,
-        rpc=jsonrpc,
+        rpc=rpc,
         landers=landers,
         registry=registry,
         recorder=recorder,
@@ -132,7 +130,7 @@ def build_execution(
         builder=builder,
         landers=landers,
         tracker=tracker,
-        chain=ChainReader(jsonrpc),
+        chain=ChainReader(rpc),
         registry=registry,
         recorder=recorder,
         trace=trace,

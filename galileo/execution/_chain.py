@@ -11,7 +11,8 @@ import trio
 from solders.transaction import VersionedTransaction
 
 from galileo._solana import WSOL_MINT
-from galileo.landers import RpcCaller, RpcCallError
+from galileo.landers import RpcCaller
+from galileo.net import RpcError
 
 
 @attrs.frozen
@@ -81,7 +82,7 @@ class ChainReader:
             while True:
                 try:
                     result = await self.rpc.call("getTransaction", [signature, config])
-                except RpcCallError:
+                except RpcError:
                     result = None
                 if isinstance(result, dict) and isinstance(result.get("meta"), dict):
                     return _balance_change(result, base_mint)
@@ -99,7 +100,7 @@ class ChainReader:
                 ],
                 timeout_s=timeout_s,
             )
-        except RpcCallError as err:
+        except RpcError as err:
             return Simulation(err=f"rpc: {err.message}", units_consumed=None, logs=())
         value = result.get("value") if isinstance(result, dict) else None
         if not isinstance(value, dict):

@@ -6,7 +6,9 @@
   with a queue timeout, under one deadline → :class:`Submission`.
 * :class:`LandingTracker` — batched ``getSignatureStatuses`` / ``getInflightBundleStatuses``
   and ``getBlockHeight`` for every in-flight submission → :class:`LandingOutcome`.
-* :class:`JsonRpcClient` — the small JSON-RPC client both use.
+
+Both talk JSON-RPC through :class:`galileo.net.JsonRpcClient` (errors
+:class:`galileo.net.RpcError`).
 
 See docs/landers.md.
 """
@@ -14,7 +16,6 @@ See docs/landers.md.
 from __future__ import annotations
 
 from galileo.landers._bucket import TokenBucket
-from galileo.landers._jsonrpc import JsonRpcClient
 from galileo.landers._landers import (
     Landers,
     Sendable,
@@ -30,7 +31,6 @@ from galileo.landers._models import (
     LanderKind,
     LandingOutcome,
     LandingStatus,
-    RpcCallError,
     SendMethod,
     Submission,
 )
@@ -39,7 +39,6 @@ from galileo.landers._tracker import LandingTracker, RpcCaller
 __all__ = [
     "Endpoint",
     "EndpointResult",
-    "JsonRpcClient",
     "LanderError",
     "LanderKind",
     "LanderMetrics",
@@ -47,7 +46,6 @@ __all__ = [
     "LandingOutcome",
     "LandingStatus",
     "LandingTracker",
-    "RpcCallError",
     "RpcCaller",
     "SendMethod",
     "Sendable",

@@ -37,7 +37,7 @@ from galileo.landers._models import (
     Submission,
 )
 from galileo.ledger import LanderOutcome, LanderResult
-from galileo.net import HttpxClients, IpHashRing, ip_label
+from galileo.net import HttpxClients, IpHashRing, JsonRpcClient, RpcError, ip_label
 
 _log = logging.getLogger("galileo.landers")
 
@@ -447,26 +447,19 @@ class Landers:
             if ip is None or not self.bucket(endpoint, ip).try_take():
                 continue
             url = endpoint.url.reveal().split("/api/v1/")[0] + f"/api/v1/{method}"
-            body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": [bundle_ids]}
-            response: httpx.Response | None = None
+            rpc = JsonRpcClient.on_ip(
+                Secret(url), clients=self._clients, ip=ip, headers=self._jito_headers
+            )
             sent = self._clock()
-            with trio.move_on_after(timeout_s):
-                try:
-                    response = await self._clients.get(ip).post(
-                        url, json=body, headers=self._jito_headers
-                    )
-                except httpx.HTTPError:
-                    response = None
-            if response is None:
+            try:
+                result = await rpc.call(method, [bundle_ids], timeout_s=timeout_s)
+            except RpcError as err:
+                if err.status is None:
+                    continue  # no answer (timeout, transport): nothing to settle
+                self.bucket(endpoint, ip).settle(self._clock() - sent)
+                if err.status == 429:
+                    self._rate_limited(endpoint, ip)
                 continue
             self.bucket(endpoint, ip).settle(self._clock() - sent)
-            if response.status_code == 429:
-                self._rate_limited(endpoint, ip)
-                continue
-            try:
-                doc = response.json()
-            except ValueError:
-                continue
-            if isinstance(doc, dict) and "result" in doc:
-                return doc["result"]
+            return result
         return None

@@ -45,20 +45,6 @@ class LanderError(GalileoError):
         self.detail = detail
 
 
-class RpcCallError(GalileoError):
-    """A JSON-RPC call failed: an error envelope (``code``) or a transport / HTTP problem
-    (``code`` is None, ``status`` the HTTP status if any)."""
-
-    def __init__(
-        self, method: str, message: str, *, code: int | None = None, status: int | None = None
-    ) -> None:
-        super().__init__(f"{method}: {message}")
-        self.method = method
-        self.message = message
-        self.code = code
-        self.status = status
-
-
 @attrs.frozen
 class Endpoint:
     """One place to send to. ``url`` is the full request URL (a ``Secret``: RPC URLs carry

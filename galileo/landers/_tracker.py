@@ -31,9 +31,9 @@ from galileo.landers._models import (
     LanderKind,
     LandingOutcome,
     LandingStatus,
-    RpcCallError,
     Submission,
 )
+from galileo.net import RpcError
 
 _log = logging.getLogger("galileo.landers")
 
@@ -45,10 +45,10 @@ _RPC_TIMEOUT_S = 2.0
 
 
 class RpcCaller(Protocol):
-    """What the tracker needs of an RPC client (``JsonRpcClient``)."""
+    """What the tracker needs of an RPC client (:class:`galileo.net.JsonRpcClient`)."""
 
     async def call(self, method: str, params: list[Any], *, timeout_s: float | None = None) -> Any:
-        """The ``result``; raises ``RpcCallError``."""
+        """The ``result``; raises :class:`galileo.net.RpcError`."""
         ...
 
 
@@ -162,7 +162,7 @@ class LandingTracker:
                 "getBlockHeight", [{"commitment": "confirmed"}], timeout_s=_RPC_TIMEOUT_S
             )
             height = value if isinstance(value, int) else None
-        except RpcCallError as err:
+        except RpcError as err:
             _log.warning(
                 "tracker rpc error", extra={"fields": {"method": err.method, "error": err.message}}
             )
@@ -210,7 +210,7 @@ class LandingTracker:
                 [signatures, {"searchTransactionHistory": False}],
                 timeout_s=_RPC_TIMEOUT_S,
             )
-        except RpcCallError as err:
+        except RpcError as err:
             _log.warning(
                 "tracker rpc error", extra={"fields": {"method": err.method, "error": err.message}}
             )

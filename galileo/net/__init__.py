@@ -8,6 +8,9 @@
   selected by ``network.transport`` through :func:`make_transport`.
 * :class:`IpHashRing`: a lander endpoint → its preferred healthy IP (rendezvous hashing).
 * :class:`HttpxClients`: one ``httpx.AsyncClient`` per source IP for everything else.
+* :class:`JsonRpcClient`: the JSON-RPC 2.0 client (calls, batches, deadlines, scrubbed
+  errors) everything talking to an RPC node uses; errors :class:`RpcError` /
+  :class:`RpcTimeout`.
 """
 
 from galileo.net._allocator import (
@@ -24,6 +27,7 @@ from galileo.net._hashring import IpHashRing
 from galileo.net._http11 import ProtocolError, RawResponse, ResponseParser
 from galileo.net._httpx_clients import HttpxClients
 from galileo.net._inventory import IpInventory, NoUsableIp, can_bind, detect_interface_ips
+from galileo.net._jsonrpc import JsonRpcClient, RpcError, RpcTimeout
 from galileo.net._metrics import NetMetrics, ip_label
 from galileo.net._transport import (
     ConnectFailed,
@@ -56,6 +60,7 @@ __all__ = [
     "IpLease",
     "IpSnapshot",
     "IpState",
+    "JsonRpcClient",
     "LeaseKind",
     "LeaseResult",
     "MalformedResponse",
@@ -66,6 +71,8 @@ __all__ = [
     "QuoteTransport",
     "RawResponse",
     "ResponseParser",
+    "RpcError",
+    "RpcTimeout",
     "TransportClosed",
     "TransportError",
     "TransportErrorKind",

@@ -3,7 +3,8 @@ swap + tip + cleanup → v0 message with lookup tables → size check → signed
 
 Also the pieces every builder shares: the wallet (:class:`Wallet`), the blockhash refresher
 (:class:`BlockhashRefresher`), the lookup-table cache (:class:`AltCache`) and the startup
-token-account check (:class:`TokenAccounts`). See docs/transactions.md.
+token-account check (:class:`TokenAccounts`), and :func:`get_multiple_accounts` over the
+shared :class:`galileo.net.JsonRpcClient`. See docs/transactions.md.
 """
 
 from galileo._solana import JITO_TIP_ACCOUNTS
@@ -14,15 +15,13 @@ from galileo.tx._builder import SWAP_INSTRUCTIONS_OPTIONS, BlockhashSource, TxBu
 from galileo.tx._errors import (
     AltUnavailable,
     BlockhashStale,
-    RpcError,
-    RpcTimeout,
     TxError,
     WalletError,
     WalletErrorKind,
 )
 from galileo.tx._metrics import TxMetrics
 from galileo.tx._models import BuiltTx, RouteMode, TxSkip, TxSkipReason
-from galileo.tx._rpc import AccountData, SolanaRpc
+from galileo.tx._rpc import AccountData, get_multiple_accounts
 from galileo.tx._token_accounts import (
     TokenAccounts,
     TokenAccountsError,
@@ -47,9 +46,6 @@ __all__ = [
     "BlockhashStale",
     "BuiltTx",
     "RouteMode",
-    "RpcError",
-    "RpcTimeout",
-    "SolanaRpc",
     "TokenAccounts",
     "TokenAccountsError",
     "TokenAccountsReport",
@@ -63,4 +59,5 @@ __all__ = [
     "WalletErrorKind",
     "associated_token_address",
     "create_ata_idempotent",
+    "get_multiple_accounts",
 ]

@@ -17,8 +17,9 @@ from solders.address_lookup_table_account import AddressLookupTable, AddressLook
 from solders.pubkey import Pubkey
 
 from galileo._solana import JITO_TIP_ACCOUNTS
-from galileo.tx._errors import AltUnavailable, RpcError
-from galileo.tx._rpc import SolanaRpc
+from galileo.net import JsonRpcClient, RpcError
+from galileo.tx._errors import AltUnavailable
+from galileo.tx._rpc import get_multiple_accounts
 
 ADDRESS_LOOKUP_TABLE_PROGRAM_ID = "AddressLookupTab1e1111111111111111111111111"
 
@@ -32,7 +33,7 @@ class AltCache:
 
     def __init__(
         self,
-        rpc: SolanaRpc,
+        rpc: JsonRpcClient,
         *,
         never_lookup: Iterable[str] = JITO_TIP_ACCOUNTS,
         timeout_s: float = 2.0,
@@ -91,7 +92,9 @@ class AltCache:
         try:
             self.fetches += 1
             try:
-                accounts = await self._rpc.get_multiple_accounts(addresses, timeout_s=self._timeout)
+                accounts = await get_multiple_accounts(
+                    self._rpc, addresses, timeout_s=self._timeout
+                )
             except RpcError as exc:
                 raise AltUnavailable(addresses[0], f"RPC: {exc}") from None
             for address, account in zip(addresses, accounts, strict=True):

@@ -18,9 +18,9 @@ import attrs
 import trio
 from solders.hash import Hash
 
+from galileo.net import JsonRpcClient, RpcError
 from galileo.obs import Recorder
-from galileo.tx._errors import BlockhashStale, RpcError
-from galileo.tx._rpc import SolanaRpc
+from galileo.tx._errors import BlockhashStale
 
 _log = logging.getLogger("galileo.tx")
 
@@ -43,14 +43,14 @@ class BlockhashInfo:
 class BlockhashRefresher:
     """Keeps the latest blockhash fresh (``run`` in a nursery) and hands it out safely.
 
-    ``rpc``: a :class:`SolanaRpc` or an RPC URL. ``interval_s``: time between refreshes
-    (``execution.blockhash_refresh_ms``). ``min_remaining_blocks``: refuse a blockhash that
-    expires within this many blocks (a transaction needs time to land).
+    ``rpc``: a :class:`galileo.net.JsonRpcClient` or an RPC URL. ``interval_s``: time
+    between refreshes (``execution.blockhash_refresh_ms``). ``min_remaining_blocks``: refuse
+    a blockhash that expires within this many blocks (a transaction needs time to land).
     """
 
     def __init__(
         self,
-        rpc: SolanaRpc | str,
+        rpc: JsonRpcClient | str,
         *,
         interval_s: float = 0.4,
         slot_time_s: float = 0.4,
@@ -59,7 +59,7 @@ class BlockhashRefresher:
         timeout_s: float = 2.0,
         recorder: Recorder | None = None,
     ) -> None:
-        self._rpc = SolanaRpc(rpc) if isinstance(rpc, str) else rpc
+        self._rpc = JsonRpcClient(rpc) if isinstance(rpc, str) else rpc
         self._owns_rpc = isinstance(rpc, str)
         self.interval_s = interval_s
         self.slot_time_s = slot_time_s

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
 
 from galileo._errors import GalileoError
 
@@ -25,24 +24,6 @@ class WalletError(TxError):
         super().__init__(message)
         self.kind = kind
         self.path = path
-
-
-class RpcError(TxError):
-    """A Solana JSON-RPC call failed. ``code`` is the JSON-RPC error code (0 below JSON-RPC:
-    transport failure or an HTTP error status), ``status`` the HTTP status (0 if none)."""
-
-    def __init__(
-        self, method: str, message: str, *, code: int = 0, status: int = 0, data: Any = None
-    ) -> None:
-        super().__init__(f"{method}: {message}")
-        self.method = method
-        self.code = code
-        self.status = status
-        self.data = data
-
-
-class RpcTimeout(RpcError):
-    """The call did not answer before its deadline."""
 
 
 class BlockhashStale(TxError):

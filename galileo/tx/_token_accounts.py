@@ -22,8 +22,9 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
-from galileo.tx._errors import RpcError, TxError
-from galileo.tx._rpc import SolanaRpc
+from galileo.net import JsonRpcClient, RpcError
+from galileo.tx._errors import TxError
+from galileo.tx._rpc import get_multiple_accounts
 from galileo.tx._wallet import Wallet
 
 _log = logging.getLogger("galileo.tx")
@@ -99,7 +100,7 @@ class TokenAccounts:
 
     @staticmethod
     async def prepare(
-        rpc: SolanaRpc,
+        rpc: JsonRpcClient,
         wallet: Wallet,
         mints: Sequence[str],
         *,
@@ -113,10 +114,10 @@ class TokenAccounts:
         ``commitment``.
 
         Raises :class:`TokenAccountsError` if creation does not confirm in ``timeout_s``,
-        :class:`~galileo.tx.RpcError` if the RPC fails.
+        :class:`~galileo.net.RpcError` if the RPC fails.
         """
         wanted = list(dict.fromkeys(mints))
-        mint_accounts = await rpc.get_multiple_accounts(wanted)
+        mint_accounts = await get_multiple_accounts(rpc, wanted)
         programs: dict[str, str] = {}
         unknown: list[str] = []
         for mint, account in zip(wanted, mint_accounts, strict=True):
@@ -162,13 +163,13 @@ class TokenAccounts:
         return report
 
 
-async def _missing(rpc: SolanaRpc, accounts: dict[str, str]) -> list[str]:
-    found = await rpc.get_multiple_accounts(list(accounts.values()))
+async def _missing(rpc: JsonRpcClient, accounts: dict[str, str]) -> list[str]:
+    found = await get_multiple_accounts(rpc, list(accounts.values()))
     return [m for m, acct in zip(accounts, found, strict=True) if acct is None]
 
 
 async def _create(
-    rpc: SolanaRpc,
+    rpc: JsonRpcClient,
     wallet: Wallet,
     mints: list[str],
     programs: dict[str, str],

@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry
 from galileo._config import Config, LandersConfig, RiskConfig
 from galileo.engine._models import Opportunity
 from galileo.execution import ChainReader, Executor
-from galileo.landers import JsonRpcClient, Landers, LandingTracker
+from galileo.landers import Landers, LandingTracker
 from galileo.ledger import AsyncLedger, Attempt, Ledger
-from galileo.net import HttpxClients, IpHashRing
+from galileo.net import HttpxClients, IpHashRing, JsonRpcClient
 from galileo.obs import EventTrace
 from galileo.risk import RiskGate
 from galileo.sim import World
@@ -72,7 +72,7 @@ async def exec_rig(
         jito_urls=[f"{world.jito_url}/ny", f"{world.jito_url}/tokyo"],
         rpc_urls=[world.rpc_url],
     )
-    rpc = JsonRpcClient(world.rpc_url, clients=clients)
+    rpc = JsonRpcClient.on_ip(world.rpc_url, clients=clients)
     tracker = LandingTracker(config.landers, rpc=rpc, landers=lander_set, poll_interval_s=0.05)
     gate = RiskGate(config.risk)
     ledger = AsyncLedger(Ledger(tmp_path / "ledger.sqlite3", synchronous="normal"))

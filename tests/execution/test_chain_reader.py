@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from galileo.execution import ChainReader
-from galileo.landers import RpcCallError
+from galileo.net import RpcError, RpcTimeout
 from galileo.sim import WSOL_MINT
 
 PAYER = "Payer1111111111111111111111111111111111111"
@@ -76,7 +76,7 @@ async def test_realised_is_the_payers_sol_plus_base_token_change() -> None:
 async def test_it_waits_until_the_node_has_the_transaction(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    rpc = Rpc([None, RpcCallError("getTransaction", "timeout"), TX])
+    rpc = Rpc([None, RpcTimeout("getTransaction", "timeout"), TX])
     change = await ChainReader(rpc).balance_change("s", base_mint=WSOL_MINT, timeout_s=5)
     assert change is not None and rpc.calls == 3
     assert await ChainReader(Rpc([])).balance_change("s", base_mint=WSOL_MINT, timeout_s=1) is None
@@ -85,7 +85,7 @@ async def test_it_waits_until_the_node_has_the_transaction(
 async def test_simulation_reports_the_error_or_the_units() -> None:
     ok = {"context": {}, "value": {"err": None, "unitsConsumed": 1234, "logs": ["a"]}}
     bad = {"context": {}, "value": {"err": "BlockhashNotFound", "logs": None}}
-    reader = ChainReader(Rpc([ok, bad, RpcCallError("simulateTransaction", "HTTP 500")]))
+    reader = ChainReader(Rpc([ok, bad, RpcError("simulateTransaction", "HTTP 500")]))
     first = await reader.simulate("AA==", timeout_s=1)
     assert first.ok and first.units_consumed == 1234 and first.logs == ("a",)
     second = await reader.simulate("AA==", timeout_s=1)

@@ -18,10 +18,10 @@ from galileo._config import ExecutionConfig, RiskConfig, RpcLanderConfig
 from galileo.engine import Evaluator, Opportunity
 from galileo.jupiter._client import JupiterClient, QuoteOptions
 from galileo.ledger import AttemptStatus
-from galileo.net import FastTransport, HttpxClients
+from galileo.net import FastTransport, HttpxClients, JsonRpcClient
 from galileo.sim import WSOL_MINT, World
 from galileo.strategy import QuoteBatch
-from galileo.tx import AltCache, BlockhashRefresher, SolanaRpc, TxBuilder, Wallet
+from galileo.tx import AltCache, BlockhashRefresher, TxBuilder, Wallet
 
 SIZE = 1_000_000_000
 
@@ -67,7 +67,7 @@ async def test_real_builder_lands_and_the_ledger_pnl_equals_the_wallet_delta(
 ) -> None:
     config = ExecutionConfig(compute_unit_price_micro_lamports=1000)
     async with quiet_world(tmp_path, seed=seed, slot_ms=20, state_dir=str(tmp_path)) as world:
-        rpc = SolanaRpc(world.rpc_url)
+        rpc = JsonRpcClient(world.rpc_url)
         transport = FastTransport(world.jupiter_url)
         try:
             blockhashes = BlockhashRefresher(rpc, interval_s=0.05, slot_time_s=0.02)

@@ -25,7 +25,6 @@ from galileo._config import LandersConfig, RpcLanderConfig, SimFaultsConfig
 from galileo._secret import Secret
 from galileo.landers import (
     EndpointResult,
-    JsonRpcClient,
     Landers,
     LandingStatus,
     LandingTracker,
@@ -33,7 +32,7 @@ from galileo.landers import (
     Submission,
 )
 from galileo.ledger import LanderOutcome, LanderResult
-from galileo.net import HttpxClients, IpHashRing
+from galileo.net import HttpxClients, IpHashRing, JsonRpcClient
 from galileo.sim import World
 
 IPS = ["127.0.0.2", "127.0.0.3"]
@@ -62,7 +61,7 @@ async def rig(
     )
     tracker = LandingTracker(
         config,
-        rpc=JsonRpcClient(world.rpc_url, clients=clients),
+        rpc=JsonRpcClient.on_ip(world.rpc_url, clients=clients),
         landers=landers,
         poll_interval_s=0.05,
         **tracker_options,
@@ -282,5 +281,5 @@ async def test_a_submission_nobody_accepted_fails_at_once(
 
 
 def test_secret_rpc_urls_are_not_in_the_clients_label() -> None:
-    client = JsonRpcClient(Secret("https://rpc.example.com/?api-key=SECRET123456"), clients=None)  # type: ignore[arg-type]
+    client = JsonRpcClient(Secret("https://rpc.example.com/?api-key=SECRET123456"))
     assert "SECRET" not in client.label

@@ -19,10 +19,10 @@ from worlds import quiet_world
 
 from galileo._config import ExecutionConfig
 from galileo.jupiter._client import JupiterClient
-from galileo.net import FastTransport
+from galileo.net import FastTransport, JsonRpcClient
 from galileo.obs import Recorder
 from galileo.sim import World
-from galileo.tx import AltCache, BlockhashRefresher, SolanaRpc, TxMetrics, Wallet
+from galileo.tx import AltCache, BlockhashRefresher, TxMetrics, Wallet
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ async def world(mock_clock: trio.testing.MockClock, tmp_path: Path) -> AsyncIter
 
 @pytest.fixture
 async def rig(world: World) -> AsyncIterator[Rig]:
-    rpc = SolanaRpc(world.rpc_url)
+    rpc = JsonRpcClient(world.rpc_url)
     transport = FastTransport(world.jupiter_url)
     registry = CollectorRegistry()
     blockhashes = BlockhashRefresher(rpc, interval_s=0.4)

@@ -11,26 +11,27 @@ import trio
 import trio.testing
 from solders.hash import Hash
 
+from galileo.net import JsonRpcClient, RpcError
 from galileo.sim import World
-from galileo.tx import BlockhashRefresher, BlockhashStale, RpcError, SolanaRpc
+from galileo.tx import BlockhashRefresher, BlockhashStale
 
 SLOT_S = 0.4  # the world's slot time (sim.slot_ms = 400)
 
 
 @pytest.fixture
-async def rpc(world: World) -> AsyncIterator[SolanaRpc]:
-    client = SolanaRpc(world.rpc_url)
+async def rpc(world: World) -> AsyncIterator[JsonRpcClient]:
+    client = JsonRpcClient(world.rpc_url)
     yield client
     await client.aclose()
 
 
-async def test_nothing_is_handed_out_before_the_first_fetch(rpc: SolanaRpc) -> None:
+async def test_nothing_is_handed_out_before_the_first_fetch(rpc: JsonRpcClient) -> None:
     refresher = BlockhashRefresher(rpc)
     with pytest.raises(BlockhashStale, match="no blockhash"):
         refresher.current()
 
 
-async def test_a_fetched_blockhash_is_the_chains_latest(rpc: SolanaRpc, world: World) -> None:
+async def test_a_fetched_blockhash_is_the_chains_latest(rpc: JsonRpcClient, world: World) -> None:
     refresher = BlockhashRefresher(rpc)
     assert await refresher.refresh_once()
     blockhash, last_valid = refresher.current()
@@ -39,7 +40,7 @@ async def test_a_fetched_blockhash_is_the_chains_latest(rpc: SolanaRpc, world: W
 
 
 async def test_a_blockhash_is_refused_when_the_last_refresh_is_too_old(
-    rpc: SolanaRpc, mock_clock: trio.testing.MockClock
+    rpc: JsonRpcClient, mock_clock: trio.testing.MockClock
 ) -> None:
     refresher = BlockhashRefresher(rpc, max_age_s=5.0)
     assert await refresher.refresh_once()
@@ -51,7 +52,7 @@ async def test_a_blockhash_is_refused_when_the_last_refresh_is_too_old(
 
 
 async def test_a_blockhash_is_refused_near_its_last_valid_block_height(
-    rpc: SolanaRpc, world: World, mock_clock: trio.testing.MockClock
+    rpc: JsonRpcClient, world: World, mock_clock: trio.testing.MockClock
 ) -> None:
     refresher = BlockhashRefresher(
         rpc, slot_time_s=SLOT_S, min_remaining_blocks=20, max_age_s=1000.0
@@ -68,7 +69,7 @@ async def test_a_blockhash_is_refused_near_its_last_valid_block_height(
 
 
 async def test_the_running_refresher_keeps_the_blockhash_fresh(
-    rpc: SolanaRpc, world: World, mock_clock: trio.testing.MockClock
+    rpc: JsonRpcClient, world: World, mock_clock: trio.testing.MockClock
 ) -> None:
     refresher = BlockhashRefresher(rpc, interval_s=0.4, slot_time_s=SLOT_S, max_age_s=2.0)
     async with trio.open_nursery() as nursery:
@@ -85,7 +86,7 @@ async def test_the_running_refresher_keeps_the_blockhash_fresh(
         nursery.cancel_scope.cancel()
 
 
-class ScriptedRpc(SolanaRpc):
+class ScriptedRpc(JsonRpcClient):
     """Answers getLatestBlockhash + getBlockHeight from a script (or fails)."""
 
     def __init__(self) -> None:

@@ -10,14 +10,13 @@ from tx_helpers import Rig, profitable
 
 from galileo.jupiter._client import JupiterClient
 from galileo.jupiter._models import AccountMeta, Instruction, SwapInstructions
-from galileo.net import FastTransport
+from galileo.net import FastTransport, JsonRpcClient
 from galileo.tx import (
     SWAP_INSTRUCTIONS_OPTIONS,
     AltCache,
     BlockhashSource,
     BlockhashStale,
     BuiltTx,
-    SolanaRpc,
     TxSkip,
     TxSkipReason,
 )
@@ -122,7 +121,7 @@ async def test_a_lookup_table_that_cannot_be_read_is_an_alt_unavailable_skip(rig
     with trio.socket.socket() as sock:
         await sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    dead = SolanaRpc(f"http://127.0.0.1:{port}")
+    dead = JsonRpcClient(f"http://127.0.0.1:{port}")
     try:
         builder = rig.builder(alts=AltCache(dead))
         skipped(await builder.build(opp, ip=""), TxSkipReason.ALT_UNAVAILABLE)

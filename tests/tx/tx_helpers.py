@@ -14,10 +14,11 @@ from prometheus_client import CollectorRegistry
 from galileo._config import ExecutionConfig
 from galileo.engine import BatchOutcome, Evaluator, Opportunity
 from galileo.jupiter._client import JupiterClient, QuoteOptions
+from galileo.net import JsonRpcClient
 from galileo.obs import Recorder
 from galileo.sim import WSOL_MINT, World
 from galileo.strategy import QuoteBatch
-from galileo.tx import AltCache, BlockhashRefresher, SolanaRpc, TxBuilder, TxMetrics, Wallet
+from galileo.tx import AltCache, BlockhashRefresher, TxBuilder, TxMetrics, Wallet
 
 SIZE = 1_000_000_000
 
@@ -92,7 +93,7 @@ class Rig:
     """Everything a build needs, wired against one world."""
 
     world: World
-    rpc: SolanaRpc
+    rpc: JsonRpcClient
     jupiter: JupiterClient
     wallet: Wallet
     blockhashes: BlockhashRefresher
