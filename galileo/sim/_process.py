@@ -307,7 +307,10 @@ def run_world(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _configure_logging()
+    from galileo.obs import configure_logging
+
+    # The world is a galileo command: same log formats and secret scrubbing as `run`.
+    configure_logging(config.logging, secrets=config.secrets())
     jupiter_port = (
         args.jupiter_port if args.jupiter_port is not None else config.jupiter.launch.port
     )
