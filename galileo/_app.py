@@ -77,6 +77,7 @@ class App:
         self._wallet_end: int | None = None
         self.clients = HttpxClients(trust_env=False)
         self.execution: ExecutionStack | None = None
+        self._live_tty = False
         self.risk = RiskGate(
             attrs.evolve(config.risk, dry_run=config.risk.dry_run or options.dry_run),
             control=RiskControl.for_state_dir(config.state_dir, config.risk.kill_switch_file),
@@ -187,7 +188,14 @@ class App:
         last time, so the ledger's PnL and the chain's balance change describe the same set
         of transactions. A second signal cancels everything at once.
         """
-        configure_logging(self.config.logging, secrets=self.config.secrets())
+        # On a terminal the live view redraws the screen every second; info lines would only
+        # flicker through it, so the terminal gets warnings and up (logging.file gets all).
+        self._live_tty = sys.stderr.isatty()
+        configure_logging(
+            self.config.logging,
+            secrets=self.config.secrets(),
+            console_min_level=logging.WARNING if self._live_tty else logging.NOTSET,
+        )
         self._started = trio.current_time()
         self.ledger = AsyncLedger(Ledger(self.ledger_path), recorder=self.recorder)
         try:
@@ -291,7 +299,7 @@ class App:
         async with trio.open_nursery() as pipeline:
             await pipeline.start(execution.executor.run, receive)
             await pipeline.start(self._run_engine, engine_scope)
-            nursery.start_soon(LiveView(self.status).run)
+            nursery.start_soon(LiveView(self.status, tty=self._live_tty).run)
             self._state = "running"
             self.metrics.set_ready()
             self.running.set()

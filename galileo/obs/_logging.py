@@ -128,8 +128,12 @@ def configure_logging(
     secrets: Sequence[Secret | str] = (),
     stream: IO[str] | None = None,
     force_format: Format | None = None,
+    console_min_level: int = logging.NOTSET,
 ) -> logging.Logger:
     """Send the ``galileo`` loggers to ``stream`` (stderr) and, if set, to ``config.file``.
+
+    ``console_min_level`` raises the bar for ``stream`` only (the live view owns the terminal
+    and shows the state; warnings still get through, the file still gets everything).
 
     Format: ``force_format`` if given, else ``config.format``; ``auto`` means console when
     ``stream`` is a TTY and JSON lines otherwise. ``config.file`` always gets JSON lines
@@ -153,6 +157,7 @@ def configure_logging(
 
     handlers: list[logging.Handler] = []
     console = logging.StreamHandler(out)
+    console.setLevel(console_min_level)
     console.setFormatter(
         ConsoleFormatter(secrets) if chosen == "console" else JsonFormatter(secrets)
     )
