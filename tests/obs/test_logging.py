@@ -184,3 +184,17 @@ def test_the_redacting_filter_protects_handlers_galileo_does_not_own() -> None:
     finally:
         logger.removeHandler(handler)
     assert stream.getvalue() == "retrying https://rpc.example.com/***\n"
+
+
+def test_a_console_floor_quiets_the_terminal_but_not_the_file(tmp_path: Path) -> None:
+    stream = TtyStream()
+    log_file = tmp_path / "galileo.jsonl"
+    configure_logging(
+        LoggingConfig(file=str(log_file)), stream=stream, console_min_level=logging.WARNING
+    )
+    logger = logging.getLogger("galileo.app")
+    logger.info("progress")
+    logger.warning("drain timed out")
+    assert len(lines_of(stream)) == 1 and "drain timed out" in stream.getvalue()
+    events = [json.loads(line)["event"] for line in log_file.read_text().splitlines()]
+    assert events == ["progress", "drain timed out"]
