@@ -22,6 +22,7 @@ import galileo
 from galileo._config import Config
 from galileo._liveview import LiveView, format_ms
 from galileo._wiring import Endpoints, ExecutionStack, build_execution
+from galileo.landers import TipFloor, tip_floor_url
 from galileo.ledger import AsyncLedger, Ledger, build_report, default_ledger_path, open_readonly
 from galileo.net import HttpxClients
 from galileo.obs import (
@@ -78,6 +79,7 @@ class App:
         self.clients = HttpxClients(trust_env=False)
         self.execution: ExecutionStack | None = None
         self._live_tty = False
+        self.tip_floor: TipFloor | None = None
         self.risk = RiskGate(
             attrs.evolve(config.risk, dry_run=config.risk.dry_run or options.dry_run),
             control=RiskControl.for_state_dir(config.state_dir, config.risk.kill_switch_file),
@@ -107,6 +109,7 @@ class App:
             "jupiter": self.supervisor.status() if self.supervisor else None,
             "engine": self.engine.stats().as_dict() if self.engine else None,
             "execution": self._execution_stats(),
+            "tip_floor_lamports": self.tip_floor.lamports() if self.tip_floor else None,
             "stages": {
                 name: stage["total"] for name, stage in self.recorder.summary()["stages"].items()
             },
@@ -271,6 +274,16 @@ class App:
         from galileo.engine import Opportunity, QuoteEngine
 
         assert self.ledger is not None and self.jupiter_url
+        tip = self.config.execution.tip
+        if tip.policy == "floor":
+            world_jito = self.world.jito_url if self.world is not None else None
+            self.tip_floor = TipFloor(
+                tip_floor_url(tip.floor_url, world_jito),
+                clients=self.clients,
+                percentile=tip.floor_percentile,
+                interval_s=tip.floor_refresh_s,
+            )
+            await nursery.start(self.tip_floor.run)
         send, receive = trio.open_memory_channel[Opportunity](16)
         self.engine = QuoteEngine(
             self.config,
@@ -278,6 +291,7 @@ class App:
             registry=self.registry,
             recorder=self.recorder,
             opportunities=send,
+            tip_floor_lamports=self.tip_floor.lamports if self.tip_floor is not None else None,
         )
         self.execution = build_execution(
             self.config,

@@ -320,6 +320,12 @@ class TipConfig:
     floor_percentile: Literal[25, 50, 75, 95, 99] = setting(
         50, "Tip-floor percentile when policy = floor."
     )
+    floor_url: str = setting(
+        "",
+        "Jito tip-floor endpoint (GET, JSON); empty = the simulated world's Jito face when "
+        "sim.enabled, else https://bundles.jito.wtf/api/v1/bundles/tip_floor.",
+    )
+    floor_refresh_s: float = setting(10.0, "How often the tip floor is polled.", gt=0)
 
     def problems(self) -> Iterator[Problem]:
         if self.min_lamports > self.max_lamports:

@@ -6,6 +6,8 @@
   with a queue timeout, under one deadline → :class:`Submission`.
 * :class:`LandingTracker` — batched ``getSignatureStatuses`` / ``getInflightBundleStatuses``
   and ``getBlockHeight`` for every in-flight submission → :class:`LandingOutcome`.
+* :class:`TipFloor` — polls Jito's tip-floor endpoint (``GET /api/v1/bundles/tip_floor``) for
+  the ``floor`` tip policy; ``TipFloor.lamports`` feeds the quote engine.
 
 Both talk JSON-RPC through :class:`galileo.net.JsonRpcClient` (errors
 :class:`galileo.net.RpcError`).
@@ -34,9 +36,18 @@ from galileo.landers._models import (
     SendMethod,
     Submission,
 )
+from galileo.landers._tipfloor import (
+    JITO_TIP_FLOOR_URL,
+    MalformedTipFloor,
+    TipFloor,
+    parse_tip_floor,
+    sol_to_lamports,
+    tip_floor_url,
+)
 from galileo.landers._tracker import LandingTracker, RpcCaller
 
 __all__ = [
+    "JITO_TIP_FLOOR_URL",
     "Endpoint",
     "EndpointResult",
     "LanderError",
@@ -46,12 +57,17 @@ __all__ = [
     "LandingOutcome",
     "LandingStatus",
     "LandingTracker",
+    "MalformedTipFloor",
     "RpcCaller",
     "SendMethod",
     "Sendable",
     "Submission",
+    "TipFloor",
     "TokenBucket",
     "build_endpoints",
     "jito_base",
     "jito_label",
+    "parse_tip_floor",
+    "sol_to_lamports",
+    "tip_floor_url",
 ]

@@ -1,11 +1,14 @@
 """The Jito block-engine face: sendBundle (atomic), sendTransaction, bundle statuses, tip
-accounts, and the per-source-IP-per-region rate limit (HTTP 429 with a JSON-RPC error)."""
+accounts, the per-source-IP-per-region rate limit (HTTP 429 with a JSON-RPC error), and the
+tip-floor REST endpoint (percentiles of the tips of the bundles that landed in this world)."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import random
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +27,18 @@ _log = logging.getLogger("galileo.sim")
 MAX_BUNDLE_TRANSACTIONS = 5
 MIN_TIP_LAMPORTS = 1000
 _API = "/api/v1/"
+TIP_FLOOR_PATH = "/api/v1/bundles/tip_floor"
+#: Percentiles the tip floor publishes (``landed_tips_<p>th_percentile``).
+TIP_FLOOR_PERCENTILES = (25, 50, 75, 95, 99)
+#: The tip floor covers the bundles landed in the last this-many slots (~1 minute at 400 ms)…
+TIP_FLOOR_WINDOW_SLOTS = 150
+#: …and at most this many of them.
+TIP_FLOOR_MAX_BUNDLES = 10_000
+#: Smoothing of ``ema_landed_tips_50th_percentile``, applied once per landed bundle.
+TIP_FLOOR_EMA_ALPHA = 0.1
+#: The ``time`` field is this instant plus the world's age on the trio clock (deterministic).
+_TIP_FLOOR_EPOCH = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+_LAMPORTS_PER_SOL = 1_000_000_000
 _SYSTEM = Pubkey.from_string(SYSTEM_PROGRAM_ID)
 _TIPS = frozenset(Pubkey.from_string(t) for t in JITO_TIP_ACCOUNTS)
 
@@ -80,9 +95,17 @@ class JitoFace:
         self.drop_rate = drop_rate
         self.rng = random.Random(f"galileo-sim-jito:{seed}")
         self.bundles_received = 0
+        #: ``(landed slot, tip lamports)`` of every landed bundle, oldest first (bounded).
+        self.landed_tips: deque[tuple[int, int]] = deque(maxlen=TIP_FLOOR_MAX_BUNDLES)
+        self._ema_p50: float = float(MIN_TIP_LAMPORTS)
 
     async def handle(self, request: Request) -> Response:
         self._sync()
+        if request.path.endswith(TIP_FLOOR_PATH):
+            # Real Jito serves this on another host (bundles.jito.wtf): no block-engine limit.
+            if request.method != "GET":
+                return Response.json({"error": "Method Not Allowed"}, status=405)
+            return Response.json(self.tip_floor())
         region = region_of(request.path)
         if region is None:
             return Response.json({"error": "Not Found"}, status=404)
@@ -181,10 +204,40 @@ class JitoFace:
         if landed:
             record.state = "Landed"
             record.landed_slot = chain.slot
+            self._record_landed_tip(chain.slot, tip)
         else:
             record.state = "Failed"
             record.err = outcomes[-1].err if outcomes else None
         return bid
+
+    # --- tip floor ------------------------------------------------------------------------
+
+    def _record_landed_tip(self, slot: int, tip: int) -> None:
+        self.landed_tips.append((slot, tip))
+        p50 = self.tip_floor_lamports()[50]
+        self._ema_p50 += TIP_FLOOR_EMA_ALPHA * (p50 - self._ema_p50)
+
+    def tip_floor_lamports(self) -> dict[int, int]:
+        """Nearest-rank percentiles (lamports) of the tips of the bundles landed in the last
+        ``TIP_FLOOR_WINDOW_SLOTS`` slots; ``MIN_TIP_LAMPORTS`` for each when none landed."""
+        oldest = self.chain.slot - TIP_FLOOR_WINDOW_SLOTS
+        tips = sorted(tip for slot, tip in self.landed_tips if slot > oldest)
+        if not tips:
+            return dict.fromkeys(TIP_FLOOR_PERCENTILES, MIN_TIP_LAMPORTS)
+        n = len(tips)
+        # Nearest rank: the smallest tip with at least p% of the tips at or below it.
+        return {p: tips[max(0, -(-p * n // 100) - 1)] for p in TIP_FLOOR_PERCENTILES}
+
+    def tip_floor(self) -> list[dict[str, Any]]:
+        """``GET /api/v1/bundles/tip_floor``: the real endpoint's shape, values in SOL."""
+        floor = self.tip_floor_lamports()
+        age_s = max(0.0, trio.current_time() - self.chain.start_time)
+        now = _TIP_FLOOR_EPOCH + datetime.timedelta(seconds=age_s)
+        entry: dict[str, Any] = {"time": now.isoformat().replace("+00:00", "Z")}
+        for p in TIP_FLOOR_PERCENTILES:
+            entry[f"landed_tips_{p}th_percentile"] = floor[p] / _LAMPORTS_PER_SOL
+        entry["ema_landed_tips_50th_percentile"] = round(self._ema_p50) / _LAMPORTS_PER_SOL
+        return [entry]
 
     def _state(self, record: BundleRecord) -> str:
         # A dropped bundle is pending until its transactions could no longer land.
