@@ -275,9 +275,9 @@ def best_size(
         raise ValueError("sizes, sell_outs and ages_ms differ in length")
     if len(sizes) == 0:
         return -1, 0, 0, REASON_NO_CANDIDATES
-    size_list = _as_ints(sizes, "size")
-    out_list = _as_ints(sell_outs, "sell_out")
-    fees = _fees_and_policy(
+    nets, tips = evaluate_sizes(
+        sizes,
+        sell_outs,
         signatures,
         lamports_per_signature,
         cu_limit,
@@ -295,13 +295,9 @@ def best_size(
     for i, age in enumerate(np.asarray(ages_ms, dtype=np.int64)):
         if int(age) > max_age_ms:
             continue
-        out, size = out_list[i], size_list[i]
-        tip = tip_lamports(
-            tip_policy, out - size, tip_static, tip_percent_bps, tip_floor, tip_min, tip_max
-        )
-        net = out - size - fees - tip
+        net = int(nets[i])
         if best < 0 or net > best_net:
-            best, best_net, best_tip = i, net, tip
+            best, best_net, best_tip = i, net, int(tips[i])
     if best < 0:
         return -1, 0, 0, REASON_STALE
     if best_net < 0:
