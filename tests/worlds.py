@@ -6,7 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import trio
+
+from galileo._config import ExecutionConfig
+from galileo._solana import WSOL_MINT
+from galileo.engine import BatchOutcome, Evaluator, Opportunity
+from galileo.jupiter import JupiterClient, QuoteOptions
 from galileo.sim import World
+from galileo.strategy import QuoteBatch
+
+SIZE = 1_000_000_000
 
 
 def quiet_world(tmp_path: Path, **overrides: Any) -> World:
@@ -25,3 +34,37 @@ def quiet_world(tmp_path: Path, **overrides: Any) -> World:
     }
     settings.update(overrides)
     return World(**settings)
+
+
+async def opportunity(
+    jupiter: JupiterClient,
+    config: ExecutionConfig,
+    mint: str,
+    *,
+    size: int = SIZE,
+    min_profit: int = 0,
+    batch_id: int = 1,
+) -> Opportunity | BatchOutcome:
+    """Quote base → mint → base on the world and evaluate it like the engine does."""
+    options = QuoteOptions(slippage_bps=0)
+    buy = await jupiter.quote(
+        ip="", input_mint=WSOL_MINT, output_mint=mint, amount=size, options=options, leg="buy"
+    )
+    sell = await jupiter.quote(
+        ip="",
+        input_mint=mint,
+        output_mint=WSOL_MINT,
+        amount=buy.out_amount,
+        options=options,
+        leg="sell",
+    )
+    batch = QuoteBatch(
+        batch_id=batch_id,
+        base_mint=WSOL_MINT,
+        mint=mint,
+        size=size,
+        lane=0,
+        min_profit_lamports=min_profit,
+    )
+    evaluator = Evaluator(config, max_quote_age=5.0)
+    return evaluator.evaluate(batch, buy, sell, ip="", now=trio.current_time())

@@ -12,41 +12,21 @@ import pytest
 import trio
 from exec_helpers import exec_rig
 from lander_helpers import landers_config
-from worlds import quiet_world
+from worlds import opportunity, quiet_world
 
 from galileo._config import ExecutionConfig, RiskConfig, RpcLanderConfig
-from galileo.engine import Evaluator, Opportunity
-from galileo.jupiter._client import JupiterClient, QuoteOptions
+from galileo.engine import Opportunity
+from galileo.jupiter._client import JupiterClient
 from galileo.ledger import AttemptStatus
 from galileo.net import FastTransport, HttpxClients, JsonRpcClient
 from galileo.sim import WSOL_MINT, World
-from galileo.strategy import QuoteBatch
 from galileo.tx import AltCache, BlockhashRefresher, TxBuilder, Wallet
-
-SIZE = 1_000_000_000
 
 
 async def evaluated(
     jupiter: JupiterClient, config: ExecutionConfig, mint: str, batch_id: int
 ) -> Opportunity:
-    options = QuoteOptions(slippage_bps=0)
-    buy = await jupiter.quote(
-        ip="", input_mint=WSOL_MINT, output_mint=mint, amount=SIZE, options=options, leg="buy"
-    )
-    sell = await jupiter.quote(
-        ip="",
-        input_mint=mint,
-        output_mint=WSOL_MINT,
-        amount=buy.out_amount,
-        options=options,
-        leg="sell",
-    )
-    batch = QuoteBatch(
-        batch_id=batch_id, base_mint=WSOL_MINT, mint=mint, size=SIZE, lane=0, min_profit_lamports=0
-    )
-    found = Evaluator(config, max_quote_age=5.0).evaluate(
-        batch, buy, sell, ip="", now=trio.current_time()
-    )
+    found = await opportunity(jupiter, config, mint, batch_id=batch_id)
     assert isinstance(found, Opportunity), found
     return found
 

@@ -8,57 +8,22 @@ from typing import Any
 
 import attrs
 import httpx
-import trio
 from prometheus_client import CollectorRegistry
+from worlds import SIZE, opportunity
 
 from galileo._config import ExecutionConfig
-from galileo.engine import BatchOutcome, Evaluator, Opportunity
-from galileo.jupiter._client import JupiterClient, QuoteOptions
+from galileo.engine import Opportunity
+from galileo.jupiter._client import JupiterClient
 from galileo.net import JsonRpcClient
 from galileo.obs import Recorder
 from galileo.sim import WSOL_MINT, World
-from galileo.strategy import QuoteBatch
 from galileo.tx import AltCache, BlockhashRefresher, TxBuilder, TxMetrics, Wallet
 
-SIZE = 1_000_000_000
+__all__ = ["SIZE", "opportunity"]
 
 
 def first_token(world: World) -> str:
     return next(m for m in world.market.tokens if m != WSOL_MINT)
-
-
-async def opportunity(
-    jupiter: JupiterClient,
-    config: ExecutionConfig,
-    mint: str,
-    *,
-    size: int = SIZE,
-    min_profit: int = 0,
-    batch_id: int = 1,
-) -> Opportunity | BatchOutcome:
-    """Quote base → mint → base on the world and evaluate it like the engine does."""
-    options = QuoteOptions(slippage_bps=0)
-    buy = await jupiter.quote(
-        ip="", input_mint=WSOL_MINT, output_mint=mint, amount=size, options=options, leg="buy"
-    )
-    sell = await jupiter.quote(
-        ip="",
-        input_mint=mint,
-        output_mint=WSOL_MINT,
-        amount=buy.out_amount,
-        options=options,
-        leg="sell",
-    )
-    batch = QuoteBatch(
-        batch_id=batch_id,
-        base_mint=WSOL_MINT,
-        mint=mint,
-        size=size,
-        lane=0,
-        min_profit_lamports=min_profit,
-    )
-    evaluator = Evaluator(config, max_quote_age=5.0)
-    return evaluator.evaluate(batch, buy, sell, ip="", now=trio.current_time())
 
 
 async def profitable(jupiter: JupiterClient, config: ExecutionConfig, world: World) -> Opportunity:
