@@ -129,23 +129,24 @@ class App:
 
     def summary(self) -> dict[str, Any]:
         """What a run did, for people (printed) and for tools (--summary-json)."""
+        ledger = self._ledger_report()
         return {
             "version": galileo.__version__,
             "fast_backend": galileo.fast_backend(),
             "started_at": self._started_wall,
             "duration_s": round(time.time() - self._started_wall, 3),
             "stop_reason": self._stop_reason,
-            **self._outcome(),
+            **self._outcome(ledger),
             "engine": self.engine.stats().as_dict() if self.engine else None,
             "execution": self._execution_stats(),
-            "ledger": self._ledger_report(),
+            "ledger": ledger,
             "stages": self.recorder.summary()["stages"],
         }
 
     def _execution_stats(self) -> dict[str, Any] | None:
         return self.execution.executor.stats().as_dict() if self.execution else None
 
-    def _outcome(self) -> dict[str, Any]:
+    def _outcome(self, ledger: dict[str, Any] | None) -> dict[str, Any]:
         """The headline numbers: what was sent, what landed, and the two views of PnL — the
         ledger's (sum of realised changes) and the chain's (wallet before vs after)."""
         stats = self.execution.executor.stats() if self.execution else None
@@ -159,17 +160,9 @@ class App:
             "landed": stats.landed if stats else 0,
             "failed": (stats.failed + stats.expired) if stats else 0,
             "dry_run": stats.dry_run if stats else 0,
-            "pnl_lamports": self._ledger_pnl(),
+            "pnl_lamports": _realised_pnl(ledger),
             "wallet_delta_lamports": delta,
         }
-
-    def _ledger_pnl(self) -> int:
-        """Realised PnL of every row: landed trades plus what failed ones cost on chain."""
-        report = self._ledger_report()
-        if report is None:
-            return 0
-        pnl = report["pnl"]
-        return int(pnl["realised_lamports"]) + int(pnl["realised_other_lamports"])
 
     def _ledger_report(self) -> dict[str, Any] | None:
         if not self.ledger_path.exists():
@@ -377,6 +370,14 @@ class App:
             target.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         print(format_summary(summary), file=self._out)
         self._out.flush()
+
+
+def _realised_pnl(ledger: dict[str, Any] | None) -> int:
+    """Realised PnL of every ledger row: landed trades plus what failed ones cost on chain."""
+    if ledger is None:
+        return 0
+    pnl = ledger["pnl"]
+    return int(pnl["realised_lamports"]) + int(pnl["realised_other_lamports"])
 
 
 def _with_sim_source_ips(config: Config) -> Config:
