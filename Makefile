@@ -11,7 +11,7 @@ EXT_STAMP := $(VENV)/.galileo-ext
 FAST_SOURCES := $(wildcard galileo/_fast/*.pyx galileo/_fast/*.pxd)
 RUN_ARGS ?= --duration 60
 
-.PHONY: run test check lint typecheck unit bench install build clean
+.PHONY: run test check lint typecheck unit bench install build annotate clean
 
 run: build
 	$(PY) -m galileo run $(RUN_ARGS)
@@ -33,6 +33,12 @@ bench: build
 
 install: $(DEPS_STAMP)
 build: $(EXT_STAMP)
+
+# Cython's annotated HTML of each kernel, with the build's directives (setup.py), under
+# build/annotate/ (ignored by git). Yellow lines touch the Python C-API; the loops and the
+# noexcept nogil kernels must stay white (docs/development.md).
+annotate: $(DEPS_STAMP)
+	$(PY) -c 'import setup; [print(page) for page in setup.annotate("build/annotate")]'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

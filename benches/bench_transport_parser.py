@@ -12,8 +12,8 @@ from typing import Any
 import h11
 import pytest
 
-from galileo.jupiter._models import Quote
 from galileo.net import ResponseParser
+from galileo.providers import Quote
 
 SOL = "So11111111111111111111111111111111111111112"
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"

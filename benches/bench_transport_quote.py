@@ -32,8 +32,8 @@ import httpx
 import pytest
 import trio
 
-from galileo.jupiter._client import JupiterClient
 from galileo.net import FastTransport
+from galileo.providers import JupiterClient
 
 INFLIGHT = int(os.environ.get("BENCH_INFLIGHT", "8"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))

@@ -8,7 +8,7 @@ quote, the /swap-instructions answer for the merged circular quote, the lookup t
 blockhash. The measured path then runs without I/O, exactly as the execution stage does
 once the /swap-instructions answer is in:
 
-    Quote.parse(sell bytes) → Evaluator.evaluate → SwapInstructions.parse →
+    Quote.parse(sell bytes) → Evaluator.evaluate → parse_swap_instructions →
     TxBuilder.assemble (convert, compute budget, tip, v0 compile, size check, sign) → bytes
 
 Baselines measured in the same run: solders signing a fixed, already-compiled message
@@ -35,14 +35,18 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from galileo._config import ExecutionConfig
-from galileo.engine import Evaluator, Opportunity
-from galileo.jupiter._client import JupiterClient, QuoteOptions
-from galileo.jupiter._models import Quote, SwapInstructions
+from galileo.engine import Evaluator
+from galileo.model import BuiltTx, Opportunity, QuoteBatch
 from galileo.net import FastTransport, JsonRpcClient
 from galileo.obs import Recorder
+from galileo.providers import (
+    JupiterClient,
+    Quote,
+    QuoteOptions,
+    parse_swap_instructions,
+)
 from galileo.sim import WSOL_MINT, World
-from galileo.strategy import QuoteBatch
-from galileo.tx import SWAP_INSTRUCTIONS_OPTIONS, AltCache, BuiltTx, TxBuilder, Wallet
+from galileo.tx import AltCache, TxBuilder, Wallet
 from galileo.tx._assemble import PubkeyCache, to_solders
 
 SIZE = 1_000_000_000
@@ -108,17 +112,19 @@ class Captured:
             self.builder = TxBuilder(
                 self.config,
                 wallet=self.wallet,
-                jupiter=jupiter,
+                provider=jupiter,
                 blockhashes=self.blockhashes,
                 alts=AltCache(rpc),
                 recorder=Recorder(),
                 rng=random.Random(1),
             )
-            si = await jupiter.swap_instructions(
+            si = await jupiter.round_trip_instructions(
                 ip="",
+                buy=opp.buy,
+                sell=opp.sell,
+                min_out=self.builder.min_out(opp),
                 user_public_key=self.wallet.pubkey_str,
-                quote_response=opp.circular_quote(self.builder.min_out(opp)),
-                options=SWAP_INSTRUCTIONS_OPTIONS,
+                deadline=trio.current_time() + 5,
             )
             self.si_bytes = si.raw
             self.tables: list[AddressLookupTableAccount] = await AltCache(rpc).get(
@@ -134,7 +140,7 @@ class Captured:
         sell = Quote.parse(self.sell_bytes, received_at=0.0)
         opp = self.evaluator.evaluate(self.batch, self.buy, sell, ip="", now=0.0)
         assert isinstance(opp, Opportunity)
-        built = self.builder.assemble(opp, SwapInstructions.parse(self.si_bytes), self.tables)
+        built = self.builder.assemble(opp, parse_swap_instructions(self.si_bytes), self.tables)
         assert isinstance(built, BuiltTx)
         return built.wire
 
@@ -143,7 +149,7 @@ class Captured:
             self.evaluator.evaluate(  # type: ignore[arg-type]
                 self.batch, self.buy, Quote.parse(self.sell_bytes), ip="", now=0.0
             ),
-            SwapInstructions.parse(self.si_bytes),
+            parse_swap_instructions(self.si_bytes),
             self.tables,
         )
         assert isinstance(built, BuiltTx)
@@ -151,7 +157,7 @@ class Captured:
         assert isinstance(message, MessageV0)
         self.message = message
         self.message_bytes = to_bytes_versioned(message)
-        si = SwapInstructions.parse(self.si_bytes)
+        si = parse_swap_instructions(self.si_bytes)
         cache = PubkeyCache()
         from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
         from solders.system_program import TransferParams, transfer

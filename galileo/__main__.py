@@ -1,5 +1,5 @@
 """``python -m galileo`` — the command-line interface."""
 
-from galileo._cli import main
+from galileo.cli import main
 
 raise SystemExit(main())

@@ -36,7 +36,7 @@ from galileo.risk import RiskControl, RiskGate, RiskMetrics
 
 if TYPE_CHECKING:
     from galileo.engine import QuoteEngine
-    from galileo.jupiter import JupiterSupervisor
+    from galileo.jupiter_binary import JupiterSupervisor
     from galileo.sim import World
 
 _log = logging.getLogger("galileo.app")
@@ -242,7 +242,7 @@ class App:
                 },
             )
         if not self.jupiter_url:
-            from galileo.jupiter import JupiterSupervisor
+            from galileo.jupiter_binary import JupiterSupervisor
 
             self.supervisor = JupiterSupervisor(
                 self.config, registry=self.registry, recorder=self.recorder, rpc_url=rpc_url
@@ -264,7 +264,8 @@ class App:
 
     async def _run_pipeline(self, nursery: trio.Nursery) -> None:
         """Engine → executor until asked to stop, then drain (see ``run``)."""
-        from galileo.engine import Opportunity, QuoteEngine
+        from galileo.engine import QuoteEngine
+        from galileo.model import Opportunity
 
         assert self.ledger is not None and self.jupiter_url
         tip = self.config.execution.tip

@@ -15,17 +15,11 @@ from galileo.engine import QuoteEngine
 from galileo.execution import ChainReader, Executor
 from galileo.landers import Landers, LandingTracker
 from galileo.ledger import AsyncLedger
+from galileo.model import RouteMode
 from galileo.net import HttpxClients, IpHashRing, JsonRpcClient, RpcError
 from galileo.obs import EventTrace, Recorder
 from galileo.risk import RiskGate
-from galileo.tx import (
-    AltCache,
-    BlockhashRefresher,
-    RouteMode,
-    TxBuilder,
-    Wallet,
-    associated_token_address,
-)
+from galileo.tx import AltCache, BlockhashRefresher, TxBuilder, Wallet, associated_token_address
 
 
 @attrs.frozen(kw_only=True)
@@ -97,7 +91,7 @@ def build_execution(
     builder = TxBuilder(
         execution,
         wallet=wallet,
-        jupiter=engine.client,
+        provider=engine.client,
         blockhashes=blockhashes,
         alts=AltCache(rpc),
         recorder=recorder,

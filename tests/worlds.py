@@ -10,10 +10,10 @@ import trio
 
 from galileo._config import ExecutionConfig
 from galileo._solana import WSOL_MINT
-from galileo.engine import BatchOutcome, Evaluator, Opportunity
-from galileo.jupiter import JupiterClient, QuoteOptions
+from galileo.engine import Evaluator
+from galileo.model import BatchOutcome, Opportunity, QuoteBatch
+from galileo.providers import JupiterClient, QuoteOptions
 from galileo.sim import World
-from galileo.strategy import QuoteBatch
 
 SIZE = 1_000_000_000
 

@@ -9,12 +9,16 @@ directly, so one switch decides the backend for the whole process:
 * ``GALILEO_FAST_BACKEND=cython``: the compiled modules or an ImportError saying why.
 
 ``backend()`` names the active one; ``galileo doctor`` prints it.
+
+``FeeModel`` and ``evaluate`` go together: ``evaluate`` takes a ``FeeModel`` of the same
+backend. For mypy both are the twin's (the compiled ones have the same interface, see
+``profit.pyi`` and tests/fast/test_kernel_parity.py).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from galileo._fast import _reference
 
@@ -35,23 +39,16 @@ rendezvous_score = _reference.rendezvous_score
 rendezvous_order = _reference.rendezvous_order
 rendezvous_pick = _reference.rendezvous_pick
 tip_lamports = _reference.tip_lamports
+FeeModel = _reference.FeeModel
 evaluate = _reference.evaluate
-evaluate_sizes = _reference.evaluate_sizes
-best_size = _reference.best_size
 batch_slots = _reference.batch_slots
 lane_sizes = _reference.lane_sizes
 jitter_size = _reference.jitter_size
 
-# Codes shared by both backends (the kernels return plain ints; galileo.engine maps the
-# reason codes to its SkipReason enum).
+# Tip policy codes shared by both backends.
 TIP_STATIC = _reference.TIP_STATIC
 TIP_PERCENT = _reference.TIP_PERCENT
 TIP_FLOOR = _reference.TIP_FLOOR
-REASON_OK = _reference.REASON_OK
-REASON_NO_CANDIDATES = _reference.REASON_NO_CANDIDATES
-REASON_STALE = _reference.REASON_STALE
-REASON_NEGATIVE = _reference.REASON_NEGATIVE
-REASON_BELOW_MIN_PROFIT = _reference.REASON_BELOW_MIN_PROFIT
 
 if _requested != "python":
     try:
@@ -75,9 +72,9 @@ if _requested != "python":
         rendezvous_order = _hashring.rendezvous_order
         rendezvous_pick = _hashring.rendezvous_pick
         tip_lamports = _profit.tip_lamports
-        evaluate = _profit.evaluate
-        evaluate_sizes = _profit.evaluate_sizes
-        best_size = _profit.best_size
+        if not TYPE_CHECKING:  # typed as the twin's, see the module docstring
+            FeeModel = _profit.FeeModel
+            evaluate = _profit.evaluate
         batch_slots = _pairing.batch_slots
         lane_sizes = _pairing.lane_sizes
         jitter_size = _pairing.jitter_size
@@ -98,21 +95,15 @@ def backend_detail() -> str:
 
 
 __all__ = [
-    "REASON_BELOW_MIN_PROFIT",
-    "REASON_NEGATIVE",
-    "REASON_NO_CANDIDATES",
-    "REASON_OK",
-    "REASON_STALE",
     "TIP_FLOOR",
     "TIP_PERCENT",
     "TIP_STATIC",
+    "FeeModel",
     "backend",
     "backend_detail",
     "batch_slot",
     "batch_slots",
-    "best_size",
     "evaluate",
-    "evaluate_sizes",
     "hash64",
     "jitter_size",
     "lane_sizes",

@@ -8,6 +8,9 @@ a float.
 
 from __future__ import annotations
 
+import operator
+
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -20,6 +23,8 @@ _FNV_PRIME = 0x100000001B3
 
 def priority_fee_lamports(cu_limit: int, cu_price_micro_lamports: int) -> int:
     """⌈cu_limit × cu_price / 10⁶⌉: the compute-unit price is in micro-lamports per CU."""
+    if cu_limit < 0 or cu_price_micro_lamports < 0:
+        raise ValueError("cu_limit and cu_price_micro_lamports must be non-negative")
     return (cu_limit * cu_price_micro_lamports + 999_999) // 1_000_000
 
 
@@ -83,25 +88,21 @@ def rendezvous_order(key: bytes, nodes: list[bytes]) -> list[int]:
     return sorted(range(len(nodes)), key=lambda i: (-scores[i], i))
 
 
-# --- profit: tips, evaluation, vectorised best size -----------------------------------------
+# --- profit: tips, the fee model, evaluation ------------------------------------------------
 
 TIP_STATIC = 0
 TIP_PERCENT = 1
 TIP_FLOOR = 2
 
-REASON_OK = 0
-REASON_NO_CANDIDATES = 1
-REASON_STALE = 2
-REASON_NEGATIVE = 3
-REASON_BELOW_MIN_PROFIT = 4
-
 # Inputs are bounded so every intermediate fits int64 in the compiled kernel.
 AMOUNT_LIMIT = 1 << 62
 
 
-def _check_amount(name: str, value: int) -> None:
+def _check_amount(name: str, value: int) -> int:
+    value = operator.index(value)  # integers only: money never passes through a float
     if not 0 <= value <= AMOUNT_LIMIT:
         raise ValueError(f"{name}={value} outside [0, 2**62]")
+    return value
 
 
 def tip_lamports(
@@ -131,180 +132,74 @@ def tip_lamports(
     return min(max(raw, min_lamports), max_lamports)
 
 
-def _fees_and_policy(
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-) -> int:
-    """Validate the shared parameters (same order as the kernel); return the fixed fees."""
-    for name, value in (
-        ("tip_static", tip_static),
-        ("tip_floor", tip_floor),
-        ("tip_min", tip_min),
-        ("tip_max", tip_max),
-    ):
-        _check_amount(name, value)
-    if not 0 <= tip_percent_bps <= 10_000:
-        raise ValueError(f"tip_percent_bps={tip_percent_bps} outside [0, 10000]")
-    fees = signatures * lamports_per_signature + priority_fee_lamports(
-        cu_limit, cu_price_micro_lamports
-    )
-    _check_amount("fees", fees)
-    if tip_policy not in (TIP_STATIC, TIP_PERCENT, TIP_FLOOR):
-        raise ValueError(f"unknown tip policy {tip_policy}")
-    return fees
+@attrs.frozen
+class FeeModel:
+    """The quote-independent cost of one arbitrage transaction, checked and computed once.
 
-
-def evaluate(
-    sell_out: int,
-    size: int,
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-) -> tuple[int, int]:
-    """(net profit, tip) of one round trip of ``size`` returning ``sell_out``."""
-    _check_amount("sell_out", sell_out)
-    _check_amount("size", size)
-    fees = _fees_and_policy(
-        signatures,
-        lamports_per_signature,
-        cu_limit,
-        cu_price_micro_lamports,
-        tip_policy,
-        tip_static,
-        tip_percent_bps,
-        tip_floor,
-        tip_min,
-        tip_max,
-    )
-    tip = tip_lamports(
-        tip_policy, sell_out - size, tip_static, tip_percent_bps, tip_floor, tip_min, tip_max
-    )
-    return sell_out - size - fees - tip, tip
-
-
-def _as_ints(values: npt.NDArray[np.int64], name: str) -> list[int]:
-    ints = [int(v) for v in np.asarray(values, dtype=np.int64)]
-    for value in ints:
-        _check_amount(name, value)
-    return ints
-
-
-def evaluate_sizes(
-    sizes: npt.NDArray[np.int64],
-    sell_outs: npt.NDArray[np.int64],
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """``evaluate`` over candidate sizes: (net profits, tips), int64 arrays."""
-    if len(sizes) != len(sell_outs):
-        raise ValueError("sizes and sell_outs differ in length")
-    nets = np.empty(len(sizes), dtype=np.int64)
-    tips = np.empty(len(sizes), dtype=np.int64)
-    if len(sizes) == 0:
-        return nets, tips
-    size_list = _as_ints(sizes, "size")
-    out_list = _as_ints(sell_outs, "sell_out")
-    fees = _fees_and_policy(
-        signatures,
-        lamports_per_signature,
-        cu_limit,
-        cu_price_micro_lamports,
-        tip_policy,
-        tip_static,
-        tip_percent_bps,
-        tip_floor,
-        tip_min,
-        tip_max,
-    )
-    for i, (size, out) in enumerate(zip(size_list, out_list, strict=True)):
-        tip = tip_lamports(
-            tip_policy, out - size, tip_static, tip_percent_bps, tip_floor, tip_min, tip_max
-        )
-        tips[i] = tip
-        nets[i] = out - size - fees - tip
-    return nets, tips
-
-
-def best_size(
-    sizes: npt.NDArray[np.int64],
-    sell_outs: npt.NDArray[np.int64],
-    ages_ms: npt.NDArray[np.int64],
-    max_age_ms: int,
-    min_profit: int,
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-) -> tuple[int, int, int, int]:
-    """(index, net, tip, reason) of the most profitable fresh candidate.
-
-    Candidates older than ``max_age_ms`` are ignored; ties go to the lower index. reason is
-    REASON_OK, or why the best is not good enough (REASON_NO_CANDIDATES / _STALE /
-    _NEGATIVE / _BELOW_MIN_PROFIT); index is -1 when nothing was evaluated.
+    ``base_fee`` = signatures × lamports_per_signature, ``priority_fee`` = ⌈cu_limit ×
+    cu_price / 10⁶⌉, ``fees`` = their sum; the tip parameters are those of
+    :func:`tip_lamports` except the floor, which moves and is passed to :func:`evaluate`.
+    Construction raises ValueError on anything the kernel cannot price exactly in int64
+    (negative inputs, an unknown policy, amounts outside [0, 2**62], fees + tip_max above
+    2**62), so :func:`evaluate` itself cannot overflow.
     """
-    if not (len(sizes) == len(sell_outs) == len(ages_ms)):
-        raise ValueError("sizes, sell_outs and ages_ms differ in length")
-    if len(sizes) == 0:
-        return -1, 0, 0, REASON_NO_CANDIDATES
-    nets, tips = evaluate_sizes(
-        sizes,
-        sell_outs,
-        signatures,
-        lamports_per_signature,
-        cu_limit,
-        cu_price_micro_lamports,
-        tip_policy,
-        tip_static,
-        tip_percent_bps,
+
+    signatures: int
+    lamports_per_signature: int
+    cu_limit: int
+    cu_price_micro_lamports: int
+    tip_policy: int
+    tip_static: int
+    tip_percent_bps: int
+    tip_min: int
+    tip_max: int
+    base_fee: int = attrs.field(init=False)
+    priority_fee: int = attrs.field(init=False)
+    fees: int = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        for name, value in (
+            ("signatures", self.signatures),
+            ("lamports_per_signature", self.lamports_per_signature),
+            ("cu_limit", self.cu_limit),
+            ("cu_price_micro_lamports", self.cu_price_micro_lamports),
+        ):
+            if value < 0:
+                raise ValueError(f"{name}={value} must be non-negative")
+        if self.tip_policy not in (TIP_STATIC, TIP_PERCENT, TIP_FLOOR):
+            raise ValueError(f"unknown tip policy {self.tip_policy}")
+        _check_amount("tip_static", self.tip_static)
+        _check_amount("tip_min", self.tip_min)
+        _check_amount("tip_max", self.tip_max)
+        if not 0 <= self.tip_percent_bps <= 10_000:
+            raise ValueError(f"tip_percent_bps={self.tip_percent_bps} outside [0, 10000]")
+        base_fee = self.signatures * self.lamports_per_signature
+        priority_fee = priority_fee_lamports(self.cu_limit, self.cu_price_micro_lamports)
+        fees = _check_amount("fees", base_fee + priority_fee)
+        if fees + self.tip_max > AMOUNT_LIMIT:
+            raise ValueError(f"fees + tip_max = {fees + self.tip_max} above 2**62")
+        object.__setattr__(self, "base_fee", base_fee)
+        object.__setattr__(self, "priority_fee", priority_fee)
+        object.__setattr__(self, "fees", fees)
+
+
+def evaluate(model: FeeModel, sell_out: int, size: int, tip_floor: int) -> tuple[int, int]:
+    """(net profit, tip) of one round trip of ``size`` returning ``sell_out``: the tip by
+    ``model``'s policy (``tip_floor`` = the current floor in lamports), then
+    sell_out − size − model.fees − tip."""
+    sell_out = _check_amount("sell_out", sell_out)
+    size = _check_amount("size", size)
+    tip_floor = _check_amount("tip_floor", tip_floor)
+    tip = tip_lamports(
+        model.tip_policy,
+        sell_out - size,
+        model.tip_static,
+        model.tip_percent_bps,
         tip_floor,
-        tip_min,
-        tip_max,
+        model.tip_min,
+        model.tip_max,
     )
-    if max_age_ms < 0:
-        raise ValueError("max_age_ms must be non-negative")
-    best, best_net, best_tip = -1, 0, 0
-    for i, age in enumerate(np.asarray(ages_ms, dtype=np.int64)):
-        if int(age) > max_age_ms:
-            continue
-        net = int(nets[i])
-        if best < 0 or net > best_net:
-            best, best_net, best_tip = i, net, int(tips[i])
-    if best < 0:
-        return -1, 0, 0, REASON_STALE
-    if best_net < 0:
-        return best, best_net, best_tip, REASON_NEGATIVE
-    if best_net < min_profit:
-        return best, best_net, best_tip, REASON_BELOW_MIN_PROFIT
-    return best, best_net, best_tip, REASON_OK
+    return sell_out - size - model.fees - tip, tip
 
 
 # --- pairing: vectorised slots, size lanes, jitter -------------------------------------------

@@ -1,13 +1,23 @@
 # cython: language_level=3
-"""Batch pairing: which (mint, size) a batch quotes. Twin: ``galileo._fast._reference``."""
+"""Batch pairing: which (mint, size) a batch quotes. Twin: ``galileo._fast._reference``.
+
+Built with ``cdivision=True`` (setup.py): C ``//`` and ``%`` neither check for zero nor
+floor negative quotients. Every divisor below is checked positive before the division (the
+Python wrappers raise ValueError like the twin, before any nogil code), and a negative
+dividend is folded back explicitly.
+"""
 
 
 cdef inline (Py_ssize_t, Py_ssize_t) c_batch_slot(
     Py_ssize_t batch_index, Py_ssize_t mint_count, Py_ssize_t size_count
 ) noexcept nogil:
+    # (-1, -1) for non-positive counts: the one defined answer without a divisor.
+    # Callers keep mint_count * size_count within Py_ssize_t (batch_slot checks it).
+    if mint_count <= 0 or size_count <= 0:
+        return -1, -1
     cdef Py_ssize_t total = mint_count * size_count
     cdef Py_ssize_t slot = batch_index % total
-    if slot < 0:
+    if slot < 0:  # C's remainder takes the dividend's sign; Python's the divisor's
         slot += total
     return slot % mint_count, slot // mint_count
 
@@ -44,6 +54,9 @@ def batch_slots(start: int, count: int, mint_count: int, size_count: int):
     cdef int64_t c_start = start, m = mint_count, total = mint_count * size_count
     cdef int64_t slot
     cdef Py_ssize_t i, n = count
+    # Divisors m and total are >= 1 and c_start >= 0 (checked above): C division is exact.
+    if m <= 0 or total <= 0:
+        raise ValueError("mint_count and size_count must be positive")
     with nogil:
         slot = c_start % total
         for i in range(n):
@@ -92,9 +105,13 @@ def jitter_size(size: int, jitter_bps: int, random_u64: int) -> int:
     if size > AMOUNT_LIMIT:
         raise ValueError(f"size={size} outside [0, 2**62]")
     cdef int64_t c_size = size, bps = jitter_bps
+    # c_size >= 1 and a constant divisor: C division is Python's here.
     cdef int64_t span = (c_size // 10000) * bps + (c_size % 10000) * bps // 10000
-    if span == 0:
+    if span <= 0:
         return size
     cdef unsigned long long r = random_u64
-    cdef int64_t moved = c_size - span + <int64_t>(r % <unsigned long long>(2 * span + 1))
+    # 1 <= span <= size <= 2**62, so in u64 the modulus 2·span + 1 is in [3, 2**63 + 1] and
+    # the moved size (size − span) + [0, 2·span] is at most 2**63 + 2**62: no wrap.
+    cdef unsigned long long modulus = 2 * <unsigned long long>span + 1
+    cdef unsigned long long moved = <unsigned long long>(c_size - span) + r % modulus
     return moved if moved > 1 else 1

@@ -1,14 +1,6 @@
-import numpy as np
-import numpy.typing as npt
-
 TIP_STATIC: int
 TIP_PERCENT: int
 TIP_FLOOR: int
-REASON_OK: int
-REASON_NO_CANDIDATES: int
-REASON_STALE: int
-REASON_NEGATIVE: int
-REASON_BELOW_MIN_PROFIT: int
 
 def priority_fee_lamports(cu_limit: int, cu_price_micro_lamports: int) -> int: ...
 def net_profit(
@@ -29,48 +21,43 @@ def tip_lamports(
     min_lamports: int,
     max_lamports: int,
 ) -> int: ...
-def evaluate(
-    sell_out: int,
-    size: int,
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-) -> tuple[int, int]: ...
-def evaluate_sizes(
-    sizes: npt.NDArray[np.int64],
-    sell_outs: npt.NDArray[np.int64],
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
-def best_size(
-    sizes: npt.NDArray[np.int64],
-    sell_outs: npt.NDArray[np.int64],
-    ages_ms: npt.NDArray[np.int64],
-    max_age_ms: int,
-    min_profit: int,
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-) -> tuple[int, int, int, int]: ...
+
+class FeeModel:
+    def __init__(
+        self,
+        signatures: int,
+        lamports_per_signature: int,
+        cu_limit: int,
+        cu_price_micro_lamports: int,
+        tip_policy: int,
+        tip_static: int,
+        tip_percent_bps: int,
+        tip_min: int,
+        tip_max: int,
+    ) -> None: ...
+    @property
+    def signatures(self) -> int: ...
+    @property
+    def lamports_per_signature(self) -> int: ...
+    @property
+    def cu_limit(self) -> int: ...
+    @property
+    def cu_price_micro_lamports(self) -> int: ...
+    @property
+    def tip_policy(self) -> int: ...
+    @property
+    def tip_static(self) -> int: ...
+    @property
+    def tip_percent_bps(self) -> int: ...
+    @property
+    def tip_min(self) -> int: ...
+    @property
+    def tip_max(self) -> int: ...
+    @property
+    def base_fee(self) -> int: ...
+    @property
+    def priority_fee(self) -> int: ...
+    @property
+    def fees(self) -> int: ...
+
+def evaluate(model: FeeModel, sell_out: int, size: int, tip_floor: int) -> tuple[int, int]: ...

@@ -1,7 +1,29 @@
 # cython: language_level=3
-"""Route profit math in integer lamports. Twin: ``galileo._fast._reference``."""
+"""Route profit math in integer lamports. Twin: ``galileo._fast._reference``.
 
+The quote-independent part of a round trip's cost (base fee, priority fee, tip policy and
+clamps) is a :class:`FeeModel`, validated and computed once; :func:`evaluate` then does
+only the per-quote arithmetic (the tip and the net profit) in C.
+
+Built with ``cdivision=True`` (setup.py): ``//`` and ``%`` on C integers are C's (no zero
+check, truncation toward zero). Every C division here has a non-zero constant divisor
+(10⁴, 10⁶) and a non-negative dividend, where C and Python agree.
+"""
+
+from cpython.long cimport PyLong_AsLongLongAndOverflow
 from libc.stdint cimport int64_t, uint64_t
+
+TIP_STATIC = 0
+TIP_PERCENT = 1
+TIP_FLOOR = 2
+
+cdef enum:
+    C_TIP_STATIC = 0
+    C_TIP_PERCENT = 1
+    C_TIP_FLOOR = 2
+
+# Inputs are bounded so every intermediate fits int64 (see FeeModel).
+cdef int64_t AMOUNT_LIMIT = 1LL << 62
 
 
 cdef inline uint64_t c_priority_fee_lamports(
@@ -13,8 +35,10 @@ cdef inline uint64_t c_priority_fee_lamports(
 def priority_fee_lamports(cu_limit: int, cu_price_micro_lamports: int) -> int:
     if cu_limit < 0 or cu_price_micro_lamports < 0:
         raise ValueError("cu_limit and cu_price_micro_lamports must be non-negative")
-    if cu_limit * cu_price_micro_lamports + 999999 >= 2**64:
-        # Outside u64: answer exactly like the twin rather than wrapping.
+    if (cu_limit >= 2**64 or cu_price_micro_lamports >= 2**64
+            or cu_limit * cu_price_micro_lamports + 999999 >= 2**64):
+        # An operand or the product outside u64 (e.g. a zero CU limit at a huge price):
+        # answer exactly like the twin rather than wrapping or raising OverflowError.
         return (cu_limit * cu_price_micro_lamports + 999999) // 1000000
     return c_priority_fee_lamports(cu_limit, cu_price_micro_lamports)
 
@@ -37,25 +61,7 @@ def net_profit(
     )
 
 
-# --- tips, evaluation, vectorised best size ------------------------------------------------
-
-import numpy as np
-
-TIP_STATIC = 0
-TIP_PERCENT = 1
-TIP_FLOOR = 2
-
-REASON_OK = 0
-REASON_NO_CANDIDATES = 1
-REASON_STALE = 2
-REASON_NEGATIVE = 3
-REASON_BELOW_MIN_PROFIT = 4
-
-cdef int64_t AMOUNT_LIMIT = 1LL << 62
-
-cdef enum:
-    C_TIP_STATIC = 0
-    C_TIP_PERCENT = 1
+# --- tips ------------------------------------------------------------------------------------
 
 
 cdef inline int64_t c_tip_lamports(
@@ -71,6 +77,7 @@ cdef inline int64_t c_tip_lamports(
     if policy == C_TIP_STATIC:
         raw = static_lamports
     elif policy == C_TIP_PERCENT:
+        # gross >= 0 and the divisor is a constant: C division is Python's here.
         gross = gross_profit if gross_profit > 0 else 0
         # q·bps + ⌊r·bps / 10⁴⌋ == ⌊gross·bps / 10⁴⌋ without the int64 overflow of gross·bps.
         raw = (gross // 10000) * percent_bps + (gross % 10000) * percent_bps // 10000
@@ -83,16 +90,8 @@ cdef inline int64_t c_tip_lamports(
     return raw
 
 
-cdef int _policy(int policy) except -1:
-    if policy != TIP_STATIC and policy != TIP_PERCENT and policy != TIP_FLOOR:
-        raise ValueError(f"unknown tip policy {policy}")
-    return policy
-
-
-cdef int64_t _amount(str name, object value) except -1:
-    if not 0 <= value <= AMOUNT_LIMIT:
-        raise ValueError(f"{name}={value} outside [0, 2**62]")
-    return <int64_t>value
+cdef inline bint _known_policy(object policy) except -1:
+    return policy == C_TIP_STATIC or policy == C_TIP_PERCENT or policy == C_TIP_FLOOR
 
 
 def _py_tip_lamports(policy, gross_profit, static_lamports, percent_bps, floor_lamports,
@@ -121,7 +120,9 @@ def tip_lamports(
     min_lamports: int,
     max_lamports: int,
 ) -> int:
-    cdef int c_policy = _policy(policy)
+    if not _known_policy(policy):
+        raise ValueError(f"unknown tip policy {policy}")
+    cdef int c_policy = policy
     cdef int64_t g, st, bps, fl, lo, hi
     try:
         g = gross_profit
@@ -140,153 +141,130 @@ def tip_lamports(
     return c_tip_lamports(c_policy, g, st, bps, fl, lo, hi)
 
 
-cdef int64_t _fees(object signatures, object lamports_per_signature, object cu_limit,
-                   object cu_price_micro_lamports) except -1:
-    fees = signatures * lamports_per_signature + priority_fee_lamports(
-        cu_limit, cu_price_micro_lamports
+# --- the fee model and the per-quote evaluation ------------------------------------------------
+
+
+cdef int64_t _amount(object value, str name) except -1:
+    """``value`` as int64 when it lies in [0, 2**62], else ValueError; TypeError for a
+    non-integer (like ``operator.index`` in the twin)."""
+    cdef int overflow = 0
+    cdef long long v = PyLong_AsLongLongAndOverflow(value, &overflow)
+    if overflow == 0 and 0 <= v <= AMOUNT_LIMIT:
+        return v
+    raise ValueError(f"{name}={value} outside [0, 2**62]")
+
+
+cdef class FeeModel:
+    """The quote-independent cost of one arbitrage transaction, checked and computed once.
+
+    ``base_fee`` = signatures × lamports_per_signature, ``priority_fee`` = ⌈cu_limit ×
+    cu_price / 10⁶⌉, ``fees`` = their sum; the tip parameters are those of
+    :func:`tip_lamports` except the floor, which moves and is passed to :func:`evaluate`.
+    Construction raises ValueError on anything the kernel cannot price exactly in int64
+    (negative inputs, an unknown policy, amounts outside [0, 2**62], fees + tip_max above
+    2**62), so :func:`evaluate` itself cannot overflow.
+    """
+
+    def __init__(
+        self,
+        signatures,
+        lamports_per_signature,
+        cu_limit,
+        cu_price_micro_lamports,
+        tip_policy,
+        tip_static,
+        tip_percent_bps,
+        tip_min,
+        tip_max,
+    ):
+        # Config time, Python integers; the same checks in the same order as the twin.
+        for name, value in (
+            ("signatures", signatures),
+            ("lamports_per_signature", lamports_per_signature),
+            ("cu_limit", cu_limit),
+            ("cu_price_micro_lamports", cu_price_micro_lamports),
+        ):
+            if value < 0:
+                raise ValueError(f"{name}={value} must be non-negative")
+        if not _known_policy(tip_policy):
+            raise ValueError(f"unknown tip policy {tip_policy}")
+        self.params.tip_static = _amount(tip_static, "tip_static")
+        self.params.tip_min = _amount(tip_min, "tip_min")
+        self.params.tip_max = _amount(tip_max, "tip_max")
+        if not 0 <= tip_percent_bps <= 10000:
+            raise ValueError(f"tip_percent_bps={tip_percent_bps} outside [0, 10000]")
+        base_fee = signatures * lamports_per_signature
+        priority_fee = priority_fee_lamports(cu_limit, cu_price_micro_lamports)
+        self.params.fees = _amount(base_fee + priority_fee, "fees")
+        if self.params.fees + self.params.tip_max > AMOUNT_LIMIT:
+            raise ValueError(
+                f"fees + tip_max = {self.params.fees + self.params.tip_max} above 2**62"
+            )
+        self.params.tip_policy = tip_policy
+        self.params.tip_percent_bps = tip_percent_bps
+        self.base_fee = base_fee
+        self.priority_fee = priority_fee
+        self.signatures = signatures
+        self.lamports_per_signature = lamports_per_signature
+        self.cu_limit = cu_limit
+        self.cu_price_micro_lamports = cu_price_micro_lamports
+
+    @property
+    def tip_policy(self):
+        return self.params.tip_policy
+
+    @property
+    def tip_static(self):
+        return self.params.tip_static
+
+    @property
+    def tip_percent_bps(self):
+        return self.params.tip_percent_bps
+
+    @property
+    def tip_min(self):
+        return self.params.tip_min
+
+    @property
+    def tip_max(self):
+        return self.params.tip_max
+
+    @property
+    def fees(self):
+        return self.params.fees
+
+    def __repr__(self):
+        return (
+            f"FeeModel(signatures={self.signatures!r}, "
+            f"lamports_per_signature={self.lamports_per_signature!r}, "
+            f"cu_limit={self.cu_limit!r}, "
+            f"cu_price_micro_lamports={self.cu_price_micro_lamports!r}, "
+            f"tip_policy={self.tip_policy!r}, tip_static={self.tip_static!r}, "
+            f"tip_percent_bps={self.tip_percent_bps!r}, tip_min={self.tip_min!r}, "
+            f"tip_max={self.tip_max!r})"
+        )
+
+
+cdef inline (int64_t, int64_t) c_evaluate(
+    const fee_model_t* model, int64_t sell_out, int64_t size, int64_t tip_floor
+) noexcept nogil:
+    # With model from FeeModel and sell_out, size, tip_floor in [0, 2**62]:
+    # sell_out − size ∈ [−2**62, 2**62] and 0 ≤ fees + tip ≤ 2**62, so nothing overflows.
+    cdef int64_t gross = sell_out - size
+    cdef int64_t tip = c_tip_lamports(
+        model.tip_policy,
+        gross,
+        model.tip_static,
+        model.tip_percent_bps,
+        tip_floor,
+        model.tip_min,
+        model.tip_max,
     )
-    return _amount("fees", fees)
+    return gross - (model.fees + tip), tip
 
 
-def evaluate(
-    sell_out: int,
-    size: int,
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-) -> tuple[int, int]:
-    cdef int64_t c_sell = _amount("sell_out", sell_out)
-    cdef int64_t c_size = _amount("size", size)
-    cdef int64_t c_static = _amount("tip_static", tip_static)
-    cdef int64_t c_floor = _amount("tip_floor", tip_floor)
-    cdef int64_t c_min = _amount("tip_min", tip_min)
-    cdef int64_t c_max = _amount("tip_max", tip_max)
-    if not 0 <= tip_percent_bps <= 10000:
-        raise ValueError(f"tip_percent_bps={tip_percent_bps} outside [0, 10000]")
-    cdef int64_t fees = _fees(signatures, lamports_per_signature, cu_limit,
-                              cu_price_micro_lamports)
-    cdef int policy = _policy(tip_policy)
-    cdef int64_t tip = c_tip_lamports(policy, c_sell - c_size, c_static, tip_percent_bps,
-                                      c_floor, c_min, c_max)
-    return c_sell - c_size - fees - tip, tip
-
-
-cdef void _check_array(const int64_t[:] values, str name) except *:
-    cdef Py_ssize_t i
-    for i in range(values.shape[0]):
-        if values[i] < 0 or values[i] > AMOUNT_LIMIT:
-            raise ValueError(f"{name}={values[i]} outside [0, 2**62]")
-
-
-def evaluate_sizes(
-    sizes,
-    sell_outs,
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-):
-    cdef const int64_t[:] c_sizes = np.ascontiguousarray(sizes, dtype=np.int64)
-    cdef const int64_t[:] c_outs = np.ascontiguousarray(sell_outs, dtype=np.int64)
-    if c_sizes.shape[0] != c_outs.shape[0]:
-        raise ValueError("sizes and sell_outs differ in length")
-    cdef Py_ssize_t n = c_sizes.shape[0], i
-    nets_arr = np.empty(n, dtype=np.int64)
-    tips_arr = np.empty(n, dtype=np.int64)
-    cdef int64_t[:] nets = nets_arr
-    cdef int64_t[:] tips = tips_arr
-    if n == 0:
-        return nets_arr, tips_arr
-    _check_array(c_sizes, "size")
-    _check_array(c_outs, "sell_out")
-    cdef int64_t c_static = _amount("tip_static", tip_static)
-    cdef int64_t c_floor = _amount("tip_floor", tip_floor)
-    cdef int64_t c_min = _amount("tip_min", tip_min)
-    cdef int64_t c_max = _amount("tip_max", tip_max)
-    if not 0 <= tip_percent_bps <= 10000:
-        raise ValueError(f"tip_percent_bps={tip_percent_bps} outside [0, 10000]")
-    cdef int64_t c_bps = tip_percent_bps
-    cdef int64_t fees = _fees(signatures, lamports_per_signature, cu_limit,
-                              cu_price_micro_lamports)
-    cdef int policy = _policy(tip_policy)
-    cdef int64_t tip
-    with nogil:
-        for i in range(n):
-            tip = c_tip_lamports(policy, c_outs[i] - c_sizes[i], c_static, c_bps, c_floor,
-                                 c_min, c_max)
-            tips[i] = tip
-            nets[i] = c_outs[i] - c_sizes[i] - fees - tip
-    return nets_arr, tips_arr
-
-
-def best_size(
-    sizes,
-    sell_outs,
-    ages_ms,
-    max_age_ms: int,
-    min_profit: int,
-    signatures: int,
-    lamports_per_signature: int,
-    cu_limit: int,
-    cu_price_micro_lamports: int,
-    tip_policy: int,
-    tip_static: int,
-    tip_percent_bps: int,
-    tip_floor: int,
-    tip_min: int,
-    tip_max: int,
-) -> tuple[int, int, int, int]:
-    cdef const int64_t[:] c_sizes = np.ascontiguousarray(sizes, dtype=np.int64)
-    cdef const int64_t[:] c_outs = np.ascontiguousarray(sell_outs, dtype=np.int64)
-    cdef const int64_t[:] c_ages = np.ascontiguousarray(ages_ms, dtype=np.int64)
-    if not (c_sizes.shape[0] == c_outs.shape[0] == c_ages.shape[0]):
-        raise ValueError("sizes, sell_outs and ages_ms differ in length")
-    cdef Py_ssize_t n = c_sizes.shape[0], i, best = -1
-    if n == 0:
-        return -1, 0, 0, REASON_NO_CANDIDATES
-    _check_array(c_sizes, "size")
-    _check_array(c_outs, "sell_out")
-    cdef int64_t c_static = _amount("tip_static", tip_static)
-    cdef int64_t c_floor = _amount("tip_floor", tip_floor)
-    cdef int64_t c_min = _amount("tip_min", tip_min)
-    cdef int64_t c_max = _amount("tip_max", tip_max)
-    if not 0 <= tip_percent_bps <= 10000:
-        raise ValueError(f"tip_percent_bps={tip_percent_bps} outside [0, 10000]")
-    cdef int64_t c_bps = tip_percent_bps
-    cdef int64_t fees = _fees(signatures, lamports_per_signature, cu_limit,
-                              cu_price_micro_lamports)
-    cdef int policy = _policy(tip_policy)
-    if max_age_ms < 0:
-        raise ValueError("max_age_ms must be non-negative")
-    # Every int64 age is <= INT64_MAX, so clamping a larger bound changes nothing.
-    cdef int64_t c_max_age = max_age_ms if max_age_ms < 0x7FFFFFFFFFFFFFFF else 0x7FFFFFFFFFFFFFFF
-    cdef int64_t tip, net, best_net = 0, best_tip = 0
-    with nogil:
-        for i in range(n):
-            if c_ages[i] > c_max_age:
-                continue
-            tip = c_tip_lamports(policy, c_outs[i] - c_sizes[i], c_static, c_bps, c_floor,
-                                 c_min, c_max)
-            net = c_outs[i] - c_sizes[i] - fees - tip
-            if best < 0 or net > best_net:
-                best, best_net, best_tip = i, net, tip
-    if best < 0:
-        return -1, 0, 0, REASON_STALE
-    if best_net < 0:
-        return best, best_net, best_tip, REASON_NEGATIVE
-    if best_net < min_profit:
-        return best, best_net, best_tip, REASON_BELOW_MIN_PROFIT
-    return best, best_net, best_tip, REASON_OK
+def evaluate(FeeModel model not None, sell_out, size, tip_floor):
+    cdef int64_t c_sell = _amount(sell_out, "sell_out")
+    cdef int64_t c_size = _amount(size, "size")
+    cdef int64_t c_floor = _amount(tip_floor, "tip_floor")
+    return c_evaluate(&model.params, c_sell, c_size, c_floor)

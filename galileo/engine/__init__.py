@@ -5,16 +5,14 @@ from galileo.engine._dispatcher import Dispatcher
 from galileo.engine._engine import QuoteEngine
 from galileo.engine._evaluate import DEFAULT_COMPUTE_UNIT_LIMIT, Evaluator
 from galileo.engine._metrics import EngineMetrics
-from galileo.engine._models import BatchOutcome, EngineStats, IpStats, Opportunity
+from galileo.engine._models import EngineStats, IpStats
 
 __all__ = [
     "DEFAULT_COMPUTE_UNIT_LIMIT",
-    "BatchOutcome",
     "Dispatcher",
     "EngineMetrics",
     "EngineStats",
     "Evaluator",
     "IpStats",
-    "Opportunity",
     "QuoteEngine",
 ]

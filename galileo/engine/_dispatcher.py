@@ -15,23 +15,26 @@ from collections import Counter as Tally
 from collections.abc import Callable
 
 import trio
+from prometheus_client import CollectorRegistry
 
 from galileo.engine._evaluate import Evaluator
 from galileo.engine._metrics import EngineMetrics
-from galileo.engine._models import BatchOutcome, Opportunity
-from galileo.jupiter._client import (
-    JupiterClient,
+from galileo.model import (
+    BatchOutcome,
+    LeaseKind,
+    LeaseResult,
+    LegProvider,
+    LegQuote,
     Malformed,
     NoRoute,
+    Opportunity,
+    QuoteBatch,
     QuoteError,
-    QuoteOptions,
     RateLimited,
     Timeout,
 )
-from galileo.jupiter._models import Quote
-from galileo.net import IpAllocator, IpLease, LeaseKind, LeaseResult, ip_label
+from galileo.net import IpAllocator, IpLease, ip_label
 from galileo.obs import Recorder
-from galileo.strategy import QuoteBatch
 
 _log = logging.getLogger("galileo.engine")
 
@@ -61,11 +64,10 @@ class Dispatcher:
         self,
         *,
         allocator: IpAllocator,
-        client: JupiterClient,
+        provider: LegProvider,
         next_batch: Callable[[], QuoteBatch],
         evaluator: Evaluator,
         opportunities: trio.MemorySendChannel[Opportunity],
-        options: QuoteOptions,
         batch_deadline: float,
         request_timeout: float,
         max_quote_age: float,
@@ -74,17 +76,16 @@ class Dispatcher:
         recorder: Recorder | None = None,
     ) -> None:
         self._allocator = allocator
-        self._client = client
+        self._provider = provider
         self._next_batch = next_batch
         self._evaluator = evaluator
         self._opportunities = opportunities
-        self._options = options
         self._batch_deadline = batch_deadline
         self._request_timeout = request_timeout
         self._max_age = max_quote_age
         self._workers_per_ip = workers_per_ip
-        self._metrics = metrics
-        self._recorder = recorder
+        self._metrics = metrics if metrics is not None else EngineMetrics(CollectorRegistry())
+        self._recorder = recorder if recorder is not None else Recorder()
         self.quotes = 0
         self.batches = 0
         self.opportunities = 0
@@ -108,8 +109,7 @@ class Dispatcher:
     def _count(self, outcome: BatchOutcome) -> None:
         self.batches += 1
         self.outcomes[outcome.value] += 1
-        if self._metrics is not None:
-            self._metrics.outcomes.labels(outcome.value).inc()
+        self._metrics.outcomes.labels(outcome.value).inc()
 
     async def run_batch(self, batch: QuoteBatch, lease: IpLease) -> BatchOutcome:
         """Quote buy then sell on ``lease`` within the batch deadline, evaluate, and hand
@@ -138,15 +138,14 @@ class Dispatcher:
         amount: int,
         leg: str,
         deadline: float,
-    ) -> Quote:
+    ) -> LegQuote:
         leg_deadline = min(trio.current_time() + self._request_timeout, deadline)
         try:
-            quote = await self._client.quote(
+            quote = await self._provider.quote_leg(
                 ip=lease.ip,
                 input_mint=input_mint,
                 output_mint=output_mint,
                 amount=amount,
-                options=self._options,
                 leg=leg,
                 deadline=leg_deadline,
             )
@@ -158,14 +157,11 @@ class Dispatcher:
         return quote
 
     async def _evaluate_and_send(
-        self, batch: QuoteBatch, buy: Quote, sell: Quote, ip: str
+        self, batch: QuoteBatch, buy: LegQuote, sell: LegQuote, ip: str
     ) -> BatchOutcome:
         now = trio.current_time()
         try:
-            if self._recorder is not None:
-                with self._recorder.stage("evaluate"):
-                    result = self._evaluator.evaluate(batch, buy, sell, ip=ip, now=now)
-            else:
+            with self._recorder.stage("evaluate"):
                 result = self._evaluator.evaluate(batch, buy, sell, ip=ip, now=now)
         except ValueError as exc:  # amounts outside the kernel's range: not a real quote
             _log.warning(

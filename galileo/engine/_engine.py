@@ -17,8 +17,8 @@ from galileo._config import Config
 from galileo.engine._dispatcher import Dispatcher
 from galileo.engine._evaluate import Evaluator
 from galileo.engine._metrics import EngineMetrics
-from galileo.engine._models import EngineStats, Opportunity
-from galileo.jupiter._client import JupiterClient, QuoteError, QuoteMetrics, QuoteOptions
+from galileo.engine._models import EngineStats
+from galileo.model import Opportunity, QuoteError
 from galileo.net import (
     CooldownPolicy,
     IpAllocator,
@@ -28,6 +28,7 @@ from galileo.net import (
     make_transport,
 )
 from galileo.obs import Recorder
+from galileo.providers import JupiterClient, QuoteMetrics, QuoteOptions
 from galileo.strategy import BlindStrategy, needs_token_list, plans_summary
 
 _log = logging.getLogger("galileo.engine")
@@ -51,7 +52,7 @@ class QuoteEngine:
         *,
         jupiter_url: str,
         registry: CollectorRegistry,
-        recorder: Recorder | None,
+        recorder: Recorder | None = None,
         opportunities: trio.MemorySendChannel[Opportunity],
         inventory: IpInventory | None = None,
         transport: QuoteTransport | None = None,
@@ -62,7 +63,7 @@ class QuoteEngine:
     ) -> None:
         self._config = config
         self._jupiter_url = jupiter_url
-        self._recorder = recorder
+        self._recorder = recorder if recorder is not None else Recorder()
         self._opportunities = opportunities
         network = config.network
         if allow_loopback is None and config.sim.enabled:
@@ -82,10 +83,19 @@ class QuoteEngine:
             connect_timeout=network.connect_timeout_ms / 1000,
             max_connections_per_ip=network.max_inflight_per_ip,
         )
+        blind = config.strategy.blind
         self.client = JupiterClient(
             self.transport,
-            metrics=QuoteMetrics(registry, with_latency=recorder is None),
+            metrics=QuoteMetrics(registry),
             recorder=recorder,
+            options=QuoteOptions(
+                slippage_bps=blind.slippage_bps,
+                max_accounts=blind.max_accounts,
+                only_direct_routes=blind.only_direct_routes,
+                restrict_intermediate_tokens=blind.restrict_intermediate_tokens,
+                dexes=tuple(blind.dexes),
+                exclude_dexes=tuple(blind.exclude_dexes),
+            ),
             default_timeout=network.request_timeout_ms / 1000,
         )
         self._metrics = EngineMetrics(registry)
@@ -100,15 +110,6 @@ class QuoteEngine:
             ),
             tip_floor_lamports=tip_floor_lamports,
             run_id=run_id,
-        )
-        blind = strategy.blind
-        self._options = QuoteOptions(
-            slippage_bps=blind.slippage_bps,
-            max_accounts=blind.max_accounts,
-            only_direct_routes=blind.only_direct_routes,
-            restrict_intermediate_tokens=blind.restrict_intermediate_tokens,
-            dexes=tuple(blind.dexes),
-            exclude_dexes=tuple(blind.exclude_dexes),
         )
         self.strategy: BlindStrategy | None = None
         self.dispatcher: Dispatcher | None = None
@@ -142,11 +143,10 @@ class QuoteEngine:
                 network = self._config.network
                 self.dispatcher = Dispatcher(
                     allocator=self.allocator,
-                    client=self.client,
+                    provider=self.client,
                     next_batch=self.strategy.next_batch,
                     evaluator=self._evaluator,
                     opportunities=self._opportunities,
-                    options=self._options,
                     batch_deadline=strategy.batch_deadline_ms / 1000,
                     request_timeout=network.request_timeout_ms / 1000,
                     max_quote_age=strategy.max_quote_age_ms / 1000,

@@ -7,9 +7,7 @@ from collections.abc import Callable
 
 from galileo import _fast
 from galileo._config import ExecutionConfig
-from galileo.engine._models import BatchOutcome, Opportunity
-from galileo.jupiter._models import Quote
-from galileo.strategy import QuoteBatch
+from galileo.model import BatchOutcome, LegQuote, Opportunity, QuoteBatch
 
 _POLICIES = {"static": _fast.TIP_STATIC, "percent": _fast.TIP_PERCENT, "floor": _fast.TIP_FLOOR}
 
@@ -22,6 +20,10 @@ SIGNATURES = 1
 
 class Evaluator:
     """Net profit of a round trip = sell.out − size − base fee − priority fee − tip.
+
+    Everything that does not depend on the quote (both fees, the tip policy and clamps) is
+    the ``galileo._fast.FeeModel`` built once here; per quote the kernel only prices the
+    tip and subtracts. A config the kernel cannot price exactly raises ValueError here.
 
     ``tip_floor_lamports`` supplies the current tip-floor percentile (policy ``floor``),
     e.g. from the Jito lander's tip-floor poller; without one the floor is 0 and the tip
@@ -38,38 +40,31 @@ class Evaluator:
         run_id: str = "",
     ) -> None:
         tip = execution.tip
-        self._policy = _POLICIES[tip.policy]
-        self._tip = (tip.static_lamports, tip.percent_bps, tip.min_lamports, tip.max_lamports)
-        self._lamports_per_signature = execution.lamports_per_signature
-        self._cu_price = execution.compute_unit_price_micro_lamports
+        self.fees = _fast.FeeModel(
+            SIGNATURES,
+            execution.lamports_per_signature,
+            compute_unit_limit,
+            execution.compute_unit_price_micro_lamports,
+            _POLICIES[tip.policy],
+            tip.static_lamports,
+            tip.percent_bps,
+            tip.min_lamports,
+            tip.max_lamports,
+        )
         self._cu_limit = compute_unit_limit
         self._max_age = max_quote_age
         self._tip_floor = tip_floor_lamports
         self._prefix = run_id + "-" if run_id else ""
-        self.priority_fee = _fast.priority_fee_lamports(self._cu_limit, self._cu_price)
-        self.base_fee = SIGNATURES * self._lamports_per_signature
+        self.priority_fee = self.fees.priority_fee
+        self.base_fee = self.fees.base_fee
 
     def evaluate(
-        self, batch: QuoteBatch, buy: Quote, sell: Quote, *, ip: str, now: float
+        self, batch: QuoteBatch, buy: LegQuote, sell: LegQuote, *, ip: str, now: float
     ) -> Opportunity | BatchOutcome:
         if now - buy.received_at > self._max_age:
             return BatchOutcome.STALE
-        static, percent_bps, tip_min, tip_max = self._tip
         floor = self._tip_floor() if self._tip_floor is not None else 0
-        net, tip = _fast.evaluate(
-            sell.out_amount,
-            batch.size,
-            SIGNATURES,
-            self._lamports_per_signature,
-            self._cu_limit,
-            self._cu_price,
-            self._policy,
-            static,
-            percent_bps,
-            floor,
-            tip_min,
-            tip_max,
-        )
+        net, tip = _fast.evaluate(self.fees, sell.out_amount, batch.size, floor)
         if net < 0:
             return BatchOutcome.NEGATIVE
         if net < batch.min_profit_lamports:

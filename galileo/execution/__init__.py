@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from galileo.execution._chain import BalanceChange, ChainReader, Simulation
 from galileo.execution._executor import (
-    BuiltTxLike,
     Executor,
     ExecutorStats,
     TransactionBuilder,
@@ -21,7 +20,6 @@ from galileo.execution._metrics import ExecutionMetrics
 
 __all__ = [
     "BalanceChange",
-    "BuiltTxLike",
     "ChainReader",
     "ExecutionMetrics",
     "Executor",

@@ -20,26 +20,29 @@ from __future__ import annotations
 import logging
 from collections import Counter as Tally
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import attrs
 import trio
 from prometheus_client import CollectorRegistry
 
 from galileo._config import Config
-from galileo.engine._models import Opportunity
 from galileo.execution._chain import ChainReader
 from galileo.execution._metrics import ExecutionMetrics
-from galileo.landers import (
-    Landers,
+from galileo.landers import Landers, LandingTracker, Submission
+from galileo.ledger import AsyncLedger
+from galileo.model import (
+    AttemptStatus,
+    BuiltTx,
+    LanderOutcome,
     LandingOutcome,
     LandingStatus,
-    LandingTracker,
-    Submission,
+    Opportunity,
+    TxSkip,
+    TxSkipReason,
 )
-from galileo.ledger import AsyncLedger, AttemptStatus, LanderOutcome
 from galileo.net import ip_label
-from galileo.obs import EventTrace
+from galileo.obs import EventTrace, Recorder
 from galileo.risk import InflightSlot, RiskGate, Skip
 
 _log = logging.getLogger("galileo.execution")
@@ -50,40 +53,10 @@ DEFAULT_SIMULATE_TIMEOUT_S = 2.0
 MAX_REMEMBERED_SIGNATURES = 10_000
 
 
-@runtime_checkable
-class BuiltTxLike(Protocol):
-    """What the executor reads from a built transaction (``galileo.tx.BuiltTx``)."""
-
-    @property
-    def opportunity_id(self) -> str: ...
-    @property
-    def wire(self) -> bytes: ...
-    @property
-    def base64(self) -> str: ...
-    @property
-    def signature(self) -> str: ...
-    @property
-    def last_valid_block_height(self) -> int: ...
-    @property
-    def tip_lamports(self) -> int: ...
-    @property
-    def base_fee_lamports(self) -> int: ...
-    @property
-    def priority_fee_lamports(self) -> int: ...
-    @property
-    def compute_unit_limit(self) -> int: ...
-    @property
-    def min_out(self) -> int: ...
-
-
 class TransactionBuilder(Protocol):
-    """``galileo.tx.TxBuilder``: a signed transaction, or a skip (``reason``, ``detail``)."""
+    """``galileo.tx.TxBuilder``: a signed transaction, or the reason it was not built."""
 
-    async def build(self, opportunity: Opportunity, *, ip: str) -> Any: ...
-
-
-class AttemptRecorder(Protocol):
-    def observe(self, name: str, seconds: float, **labels: str) -> None: ...
+    async def build(self, opportunity: Opportunity, *, ip: str) -> BuiltTx | TxSkip: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -113,11 +86,6 @@ class ExecutorStats:
         return attrs.asdict(self)
 
 
-def _reason_text(reason: Any) -> str:
-    value = getattr(reason, "value", reason)
-    return str(value)
-
-
 class Executor:
     """Consumes opportunities and carries each through build, send, landing and realisation.
 
@@ -136,7 +104,7 @@ class Executor:
         tracker: LandingTracker,
         chain: ChainReader,
         registry: CollectorRegistry | None = None,
-        recorder: AttemptRecorder | None = None,
+        recorder: Recorder | None = None,
         trace: EventTrace | None = None,
         simulate_dry_run: bool = True,
         build_timeout_s: float = DEFAULT_BUILD_TIMEOUT_S,
@@ -151,7 +119,7 @@ class Executor:
         self.tracker = tracker
         self.chain = chain
         self.metrics = ExecutionMetrics(registry if registry is not None else CollectorRegistry())
-        self._recorder = recorder
+        self._recorder = recorder if recorder is not None else Recorder()
         self.trace = trace if trace is not None else EventTrace(None)
         self.simulate_dry_run = simulate_dry_run
         self.build_timeout_s = build_timeout_s
@@ -285,8 +253,7 @@ class Executor:
             )
         finally:
             slot.release()
-            if self._recorder is not None:
-                self._recorder.observe("execute", self._clock() - started)
+            self._recorder.observe("execute", self._clock() - started)
             self._unsent.discard(opportunity.id)
             self._inflight -= 1
             if self._inflight == 0:
@@ -308,12 +275,11 @@ class Executor:
         )
         trace.emit(oid, "planned", dry_run=dry_run)
 
-        built: Any = None
+        built: BuiltTx | TxSkip = TxSkip(TxSkipReason.BUILD_TIMEOUT, "", oid)
         with trio.move_on_after(self.build_timeout_s):
             built = await self.builder.build(opportunity, ip=opportunity.ip)
-        if not isinstance(built, BuiltTxLike):
-            reason = "build timeout" if built is None else _reason_text(built.reason)
-            detail = "" if built is None else str(getattr(built, "detail", ""))
+        if isinstance(built, TxSkip):
+            reason, detail = built.reason.value, built.detail
             self._build_skipped[reason] += 1
             self.metrics.attempts.labels("build_skipped").inc()
             trace.emit(oid, "build_skipped", reason=reason, detail=detail)
@@ -410,7 +376,7 @@ class Executor:
         )
         await self._conclude(opportunity, built, outcome)
 
-    async def _dry_run(self, oid: str, built: BuiltTxLike) -> None:
+    async def _dry_run(self, oid: str, built: BuiltTx) -> None:
         reason = "dry run"
         fields: dict[str, Any] = {}
         if self.simulate_dry_run:
@@ -452,7 +418,7 @@ class Executor:
         self.trace.emit(oid, "not_sent", throttled=throttled)
 
     async def _conclude(
-        self, opportunity: Opportunity, built: BuiltTxLike, outcome: LandingOutcome
+        self, opportunity: Opportunity, built: BuiltTx, outcome: LandingOutcome
     ) -> None:
         oid = opportunity.id
         realised: int | None = 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 from galileo.landers._bucket import TokenBucket
 from galileo.landers._landers import (
     Landers,
-    Sendable,
     build_endpoints,
     jito_base,
     jito_label,
@@ -31,8 +30,6 @@ from galileo.landers._models import (
     EndpointResult,
     LanderError,
     LanderKind,
-    LandingOutcome,
-    LandingStatus,
     SendMethod,
     Submission,
 )
@@ -54,13 +51,10 @@ __all__ = [
     "LanderKind",
     "LanderMetrics",
     "Landers",
-    "LandingOutcome",
-    "LandingStatus",
     "LandingTracker",
     "MalformedTipFloor",
     "RpcCaller",
     "SendMethod",
-    "Sendable",
     "Submission",
     "TipFloor",
     "TokenBucket",

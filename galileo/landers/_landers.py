@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,8 +36,9 @@ from galileo.landers._models import (
     SendMethod,
     Submission,
 )
-from galileo.ledger import LanderOutcome, LanderResult
+from galileo.model import BuiltTx, LanderOutcome, LanderResult
 from galileo.net import HttpxClients, IpHashRing, JsonRpcClient, RpcError, ip_label
+from galileo.obs import Recorder
 
 _log = logging.getLogger("galileo.landers")
 
@@ -46,23 +47,6 @@ JITO_RATE_LIMITED_CODE = -32097
 COOLDOWN_INITIAL_S = 1.0
 COOLDOWN_MAX_S = 30.0
 _REASON_MAX = 240
-
-
-class Sendable(Protocol):
-    """What ``submit`` needs of a built transaction (galileo.tx ``BuiltTx`` has all of it)."""
-
-    @property
-    def opportunity_id(self) -> str: ...
-    @property
-    def base64(self) -> str: ...
-    @property
-    def signature(self) -> str: ...
-    @property
-    def last_valid_block_height(self) -> int: ...
-
-
-class StageRecorder(Protocol):
-    def observe(self, name: str, seconds: float, **labels: str) -> None: ...
 
 
 def jito_base(url: str) -> str:
@@ -178,7 +162,7 @@ class Landers:
         clients: HttpxClients,
         hashring: IpHashRing,
         registry: CollectorRegistry | None = None,
-        recorder: StageRecorder | None = None,
+        recorder: Recorder | None = None,
         jito_urls: Sequence[str] = (),
         rpc_urls: Sequence[str | Secret] = (),
         staked_urls: Sequence[str | Secret] = (),
@@ -192,7 +176,7 @@ class Landers:
         self._clients = clients
         self.hashring = hashring
         self.metrics = LanderMetrics(registry if registry is not None else CollectorRegistry())
-        self._recorder = recorder
+        self._recorder = recorder if recorder is not None else Recorder()
         self._healthy = healthy
         self._clock = clock
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
@@ -265,7 +249,7 @@ class Landers:
 
     # -- sending -------------------------------------------------------------------------------
 
-    async def submit(self, built: Sendable) -> Submission:
+    async def submit(self, built: BuiltTx) -> Submission:
         """Send ``built`` to every endpoint concurrently; returns once each has answered or
         the fan-out deadline passed (``send_deadline_ms``). Never raises for a send failure."""
         start = self._clock()
@@ -284,8 +268,7 @@ class Landers:
             if r.bundle_id:
                 bundle_ids[r.bundle_id] = None
         elapsed = self._clock() - start
-        if self._recorder is not None:
-            self._recorder.observe("send", elapsed)
+        self._recorder.observe("send", elapsed)
         submission = Submission(
             opportunity_id=built.opportunity_id,
             signature=built.signature,
@@ -308,7 +291,7 @@ class Landers:
         return submission
 
     async def _send_one(
-        self, endpoint: Endpoint, built: Sendable, deadline: float
+        self, endpoint: Endpoint, built: BuiltTx, deadline: float
     ) -> EndpointResult:
         start = self._clock()
         ip = self.ip_for(endpoint)
@@ -337,9 +320,7 @@ class Landers:
             return await self._post(endpoint, built, ip, start)
         return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, "send deadline", start)
 
-    def _request(
-        self, endpoint: Endpoint, built: Sendable
-    ) -> tuple[dict[str, Any], dict[str, str]]:
+    def _request(self, endpoint: Endpoint, built: BuiltTx) -> tuple[dict[str, Any], dict[str, str]]:
         if endpoint.method is SendMethod.BUNDLE:
             params: list[Any] = [[built.base64], {"encoding": "base64"}]
             method = "sendBundle"
@@ -356,11 +337,14 @@ class Landers:
         return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, headers
 
     async def _post(
-        self, endpoint: Endpoint, built: Sendable, ip: str, start: float
+        self, endpoint: Endpoint, built: BuiltTx, ip: str, start: float
     ) -> EndpointResult:
+        # The token was granted now: charge from here, so the time spent before the request
+        # leaves (the IP's first client is created here, ~0.1 s) is never refill the server
+        # did not see.
+        sent = self._clock()
         body, headers = self._request(endpoint, built)
         client = self._clients.get(ip)
-        sent = self._clock()
         try:
             response = await client.post(endpoint.url.reveal(), json=body, headers=headers)
         except httpx.TimeoutException as exc:

@@ -8,7 +8,7 @@ import attrs
 
 from galileo._errors import GalileoError
 from galileo._secret import Secret
-from galileo.ledger import LanderOutcome, LanderResult
+from galileo.model import LanderOutcome, LanderResult
 
 
 class LanderKind(enum.StrEnum):
@@ -26,14 +26,6 @@ class SendMethod(enum.StrEnum):
     BUNDLE = "sendBundle"
     BUNDLE_ONLY = "sendTransaction?bundleOnly"
     SEND_TRANSACTION = "sendTransaction"
-
-
-class LandingStatus(enum.StrEnum):
-    """How a submission ended. Values are metric labels and match ledger statuses."""
-
-    LANDED = "landed"  # included and succeeded
-    FAILED = "failed"  # included and failed on chain (``slot`` set), or refused by every path
-    EXPIRED = "expired"  # its blockhash expired (or tracking timed out) without inclusion
 
 
 class LanderError(GalileoError):
@@ -119,24 +111,3 @@ class Submission:
         for r in self.results:
             out[r.result.outcome.value] = out.get(r.result.outcome.value, 0) + 1
         return out
-
-
-@attrs.frozen(kw_only=True)
-class LandingOutcome:
-    """What the landing tracker learnt about a submission.
-
-    ``slot``: where it was included (set for ``landed`` and for an on-chain failure);
-    ``error``: the on-chain error (JSON text) or why it is considered gone;
-    ``landed_via``: ``jito`` when a bundle landed, else the non-Jito lander(s) that accepted
-    it (``rpc``, ``staked``, ``rpc+staked``); ``elapsed_s``: submission → outcome."""
-
-    status: LandingStatus
-    slot: int | None = None
-    error: str | None = None
-    landed_via: str | None = None
-    elapsed_s: float = 0.0
-
-    @property
-    def on_chain(self) -> bool:
-        """Was the transaction included (so it paid its fee)?"""
-        return self.slot is not None

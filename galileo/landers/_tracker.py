@@ -27,13 +27,10 @@ from prometheus_client import CollectorRegistry
 from galileo._config import LandersConfig
 from galileo.landers._landers import Landers
 from galileo.landers._metrics import LanderMetrics
-from galileo.landers._models import (
-    LanderKind,
-    LandingOutcome,
-    LandingStatus,
-    Submission,
-)
+from galileo.landers._models import LanderKind, Submission
+from galileo.model import LandingOutcome, LandingStatus
 from galileo.net import RpcError
+from galileo.obs import Recorder
 
 _log = logging.getLogger("galileo.landers")
 
@@ -50,10 +47,6 @@ class RpcCaller(Protocol):
     async def call(self, method: str, params: list[Any], *, timeout_s: float | None = None) -> Any:
         """The ``result``; raises :class:`galileo.net.RpcError`."""
         ...
-
-
-class _StageRecorder(Protocol):
-    def observe(self, name: str, seconds: float, **labels: str) -> None: ...
 
 
 @attrs.define(eq=False)
@@ -80,7 +73,7 @@ class LandingTracker:
         rpc: RpcCaller,
         landers: Landers | None = None,
         registry: CollectorRegistry | None = None,
-        recorder: _StageRecorder | None = None,
+        recorder: Recorder | None = None,
         poll_interval_s: float = 0.4,
         bundle_poll_after_s: float = 1.0,
         bundle_poll_interval_s: float = 2.0,
@@ -94,7 +87,7 @@ class LandingTracker:
             self.metrics = landers.metrics
         else:
             self.metrics = LanderMetrics(registry if registry is not None else CollectorRegistry())
-        self._recorder = recorder
+        self._recorder = recorder if recorder is not None else Recorder()
         self.poll_interval_s = poll_interval_s
         self.bundle_poll_after_s = bundle_poll_after_s
         self.bundle_poll_interval_s = bundle_poll_interval_s
@@ -329,8 +322,7 @@ class LandingTracker:
         self.metrics.landing_seconds.labels(status.value).observe(elapsed)
         if status is LandingStatus.LANDED:
             self.metrics.landed.labels(via or "unknown").inc()
-            if self._recorder is not None:
-                self._recorder.observe("land", elapsed)
+            self._recorder.observe("land", elapsed)
         _log.info(
             "landing outcome",
             extra={

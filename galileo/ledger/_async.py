@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import trio
 
 from galileo.ledger._ledger import Ledger
-from galileo.ledger._models import Attempt, AttemptStatus, LanderResult
+from galileo.ledger._models import Attempt
+from galileo.model import AttemptStatus, LanderResult
+from galileo.obs import Recorder
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class _StageRecorder(Protocol):
-    def observe(self, name: str, seconds: float, **labels: str) -> None: ...
 
 
 LEDGER_STAGE = "ledger_write"
@@ -40,10 +38,10 @@ class AsyncLedger:
     worker thread at a time, and a direct call from the trio thread could overlap one.
     """
 
-    def __init__(self, ledger: Ledger, *, recorder: _StageRecorder | None = None) -> None:
+    def __init__(self, ledger: Ledger, *, recorder: Recorder | None = None) -> None:
         self.ledger = ledger
         self._limiter = trio.CapacityLimiter(1)
-        self._recorder = recorder
+        self._recorder = recorder if recorder is not None else Recorder()
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(*args, **kwargs)`` (a method of the ledger) on the writer thread."""
@@ -53,8 +51,7 @@ class AsyncLedger:
                 functools.partial(fn, *args, **kwargs), limiter=self._limiter
             )
         finally:
-            if self._recorder is not None:
-                self._recorder.observe(LEDGER_STAGE, trio.current_time() - start)
+            self._recorder.observe(LEDGER_STAGE, trio.current_time() - start)
 
     async def plan(
         self,

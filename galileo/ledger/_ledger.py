@@ -28,9 +28,6 @@ from typing import Any, Literal
 
 from galileo.ledger._models import (
     Attempt,
-    AttemptStatus,
-    LanderOutcome,
-    LanderResult,
     LedgerSchemaError,
     LedgerValueError,
     UnknownAttemptError,
@@ -38,6 +35,7 @@ from galileo.ledger._models import (
     check_text,
 )
 from galileo.ledger._schema import SCHEMA_VERSION, current_version, migrate
+from galileo.model import AttemptStatus, LanderOutcome, LanderResult
 
 Synchronous = Literal["full", "normal"]
 

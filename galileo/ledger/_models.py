@@ -7,64 +7,15 @@ anything heavier than this module.
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 import attrs
 
 from galileo._errors import GalileoError
+from galileo.model import AttemptStatus, LanderResult
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-
-
-class AttemptStatus(enum.StrEnum):
-    """Where an attempt is. Values are stored in the ledger and double as metric labels.
-
-    ``planned → built → submitted → landed | failed | expired | dropped``; a dry run ends in
-    ``dry_run`` after ``built``. The ledger never moves a row backwards (a replayed, older
-    update leaves a later status alone); among the terminal statuses the first one written
-    wins, except ``landed``, which overrides ``failed``/``expired``/``dropped`` because the
-    chain saying "it landed" outranks a tracker that gave up.
-    """
-
-    PLANNED = "planned"
-    BUILT = "built"
-    SUBMITTED = "submitted"
-    LANDED = "landed"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    DROPPED = "dropped"
-    DRY_RUN = "dry_run"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    @property
-    def terminal(self) -> bool:
-        return _RANK[self] >= _RANK[AttemptStatus.FAILED]
-
-
-_RANK = {
-    AttemptStatus.PLANNED: 0,
-    AttemptStatus.BUILT: 1,
-    AttemptStatus.SUBMITTED: 2,
-    AttemptStatus.FAILED: 3,
-    AttemptStatus.EXPIRED: 3,
-    AttemptStatus.DROPPED: 3,
-    AttemptStatus.DRY_RUN: 3,
-    AttemptStatus.LANDED: 4,
-}
-
-
-class LanderOutcome(enum.StrEnum):
-    """What one lander endpoint answered to a submission (values are metric labels)."""
-
-    ACCEPTED = "accepted"
-    RATE_LIMITED = "rate_limited"
-    REJECTED = "rejected"
-    TIMEOUT = "timeout"
 
 
 class LedgerError(GalileoError):
@@ -99,16 +50,6 @@ class LedgerSchemaError(LedgerError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
-
-
-@attrs.frozen(kw_only=True)
-class LanderResult:
-    """One lander endpoint's answer to one submission."""
-
-    lander: str  # "jito", "rpc", "staked"
-    endpoint: str  # a label for the endpoint (host name, region); never a URL with a token
-    outcome: LanderOutcome
-    reason: str | None = None  # why it was rejected, the error text of a timeout, ...
 
 
 @attrs.frozen(kw_only=True)

@@ -26,7 +26,8 @@ from typing import Any
 import attrs
 
 from galileo.ledger._ledger import time_filter
-from galileo.ledger._models import AttemptStatus, LanderOutcome, LedgerError
+from galileo.ledger._models import LedgerError
+from galileo.model import AttemptStatus, LanderOutcome
 
 _FINISHED = (
     AttemptStatus.LANDED,

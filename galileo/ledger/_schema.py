@@ -13,7 +13,8 @@ import time
 
 import attrs
 
-from galileo.ledger._models import AttemptStatus, LanderOutcome, LedgerSchemaError
+from galileo.ledger._models import LedgerSchemaError
+from galileo.model import AttemptStatus, LanderOutcome
 
 
 @attrs.frozen

@@ -19,8 +19,6 @@ from galileo.net._allocator import (
     IpLease,
     IpSnapshot,
     IpState,
-    LeaseKind,
-    LeaseResult,
     NoIpAvailable,
 )
 from galileo.net._hashring import IpHashRing
@@ -61,8 +59,6 @@ __all__ = [
     "IpSnapshot",
     "IpState",
     "JsonRpcClient",
-    "LeaseKind",
-    "LeaseResult",
     "MalformedResponse",
     "NetMetrics",
     "NoIpAvailable",

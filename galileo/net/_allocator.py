@@ -16,9 +16,11 @@ from types import TracebackType
 
 import attrs
 import trio
+from prometheus_client import CollectorRegistry
 
 from galileo._config import NetworkConfig
 from galileo._errors import GalileoError
+from galileo.model import LeaseKind, LeaseResult
 from galileo.net._metrics import NetMetrics, ip_label
 
 
@@ -29,26 +31,6 @@ class IpState(enum.Enum):
     BUSY = "busy"
     COOLING_DOWN = "cooling_down"
     SHARED_LONG_LIVED = "shared_long_lived"
-
-
-class LeaseKind(enum.Enum):
-    """What a lease is for (the ``task`` label). LONG_LIVED leases (a websocket, a stream)
-    do not count against the in-flight cap: the IP is shared with short requests."""
-
-    QUOTE = "quote"
-    SWAP = "swap"
-    LANDER = "lander"
-    RPC = "rpc"
-    LONG_LIVED = "long_lived"
-
-
-class LeaseResult(enum.Enum):
-    """Outcome of one request made under a lease. Values are metric labels."""
-
-    SUCCESS = "success"
-    RATE_LIMITED = "rate_limited"
-    TIMEOUT = "timeout"
-    ERROR = "error"
 
 
 class NoIpAvailable(GalileoError):
@@ -209,7 +191,7 @@ class IpAllocator:
         self._cursor = 0
         self._cap = max_inflight_per_ip
         self._cooldown = cooldown or CooldownPolicy()
-        self._metrics = metrics
+        self._metrics = metrics if metrics is not None else NetMetrics(CollectorRegistry())
         self._clock = clock
         self._waiters: deque[_Waiter] = deque()
 
@@ -301,8 +283,7 @@ class IpAllocator:
             slot.long_lived += 1
         else:
             slot.inflight += 1
-            if self._metrics is not None:
-                self._metrics.inflight.labels(ip_label(slot.ip)).set(slot.inflight)
+            self._metrics.inflight.labels(ip_label(slot.ip)).set(slot.inflight)
         return slot.ip
 
     def _serve_waiters(self) -> None:
@@ -332,8 +313,7 @@ class IpAllocator:
             slot.long_lived -= 1
         else:
             slot.inflight -= 1
-            if self._metrics is not None:
-                self._metrics.inflight.labels(ip_label(ip)).set(slot.inflight)
+            self._metrics.inflight.labels(ip_label(ip)).set(slot.inflight)
         self._serve_waiters()
 
     # -- results and cooldowns ---------------------------------------------------------------
@@ -345,8 +325,7 @@ class IpAllocator:
         cooldown; a success resets the doubling."""
         slot = self._slots[ip]
         slot.requests += 1
-        if self._metrics is not None:
-            self._metrics.requests.labels(task.value, ip_label(ip), result.value).inc()
+        self._metrics.requests.labels(task.value, ip_label(ip), result.value).inc()
         if result is LeaseResult.SUCCESS:
             slot.strikes.clear()
             return
@@ -360,8 +339,7 @@ class IpAllocator:
         slot.strikes[result] = strikes
         until = self._clock() + self._cooldown.duration(result, strikes)
         slot.cooldown_until = max(slot.cooldown_until, until)
-        if self._metrics is not None:
-            self._metrics.cooldowns.labels(ip_label(ip), result.value).inc()
+        self._metrics.cooldowns.labels(ip_label(ip), result.value).inc()
 
     # -- views -------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 import trio
+from prometheus_client import CollectorRegistry
 
 from galileo._config import RiskConfig
 from galileo.risk._control import RiskControl
@@ -110,7 +111,7 @@ class RiskGate:
         if control is None and config.kill_switch_file:
             control = RiskControl(pause_file=Path(config.kill_switch_file))
         self.control = control
-        self._metrics = metrics
+        self._metrics = metrics if metrics is not None else RiskMetrics(CollectorRegistry())
         self._clock = clock
         self._poll_interval_s = poll_interval_s
         self.stop_requested = trio.Event()
@@ -145,7 +146,7 @@ class RiskGate:
         minimum); it does not reserve an in-flight slot (see ``admit``/``acquire``).
         """
         decision = self._decide(size, expected_profit, min_profit_lamports)
-        if isinstance(decision, Skip) and self._metrics is not None:
+        if isinstance(decision, Skip):
             self._metrics.skips.labels(reason=decision.reason.value).inc()
         return decision
 
@@ -188,14 +189,12 @@ class RiskGate:
 
     def _acquire(self, *, dry_run: bool) -> InflightSlot:
         self._inflight += 1
-        if self._metrics is not None:
-            self._metrics.inflight.set(self._inflight)
+        self._metrics.inflight.set(self._inflight)
         return InflightSlot(self, dry_run=dry_run)
 
     def _release(self) -> None:
         self._inflight -= 1
-        if self._metrics is not None:
-            self._metrics.inflight.set(self._inflight)
+        self._metrics.inflight.set(self._inflight)
 
     # -- outcomes --------------------------------------------------------------------------
 
@@ -301,8 +300,7 @@ class RiskGate:
         paused = bool(causes)
         if paused != self._paused_gauge:
             self._paused_gauge = paused
-            if self._metrics is not None:
-                self._metrics.paused.set(1 if paused else 0)
+            self._metrics.paused.set(1 if paused else 0)
             if not paused:
                 _log.info("risk resumed", extra={"fields": {}})
         return tuple(causes)
@@ -340,6 +338,5 @@ class RiskGate:
             self._window_sum -= window.popleft()[1]
 
     def _engaged(self, cause: PauseCause, **fields: object) -> None:
-        if self._metrics is not None:
-            self._metrics.pauses.labels(cause=cause.value).inc()
+        self._metrics.pauses.labels(cause=cause.value).inc()
         _log.warning("risk paused", extra={"fields": {"cause": cause.value, **fields}})

@@ -16,7 +16,7 @@ from __future__ import annotations
 from galileo.sim._chain import BundleRecord, SignatureStatus, TxOutcome, TxRejected
 from galileo.sim._constants import JITO_TIP_ACCOUNTS, JUPITER_PROGRAM_ID, WSOL_MINT
 from galileo.sim._market import Hop, Market, MarketDynamics, Pool, QuoteParams, Route, Token
-from galileo.sim._process import jupiter_child_env
+from galileo.sim._process import add_world_arguments, jupiter_child_env, run_world
 from galileo.sim._world import WalletBalances, World
 
 __all__ = [
@@ -36,5 +36,7 @@ __all__ = [
     "TxRejected",
     "WalletBalances",
     "World",
+    "add_world_arguments",
     "jupiter_child_env",
+    "run_world",
 ]

@@ -4,7 +4,6 @@ the market from the world's RPC) and ``world`` (every face in one process)."""
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import logging
 import os
@@ -12,7 +11,6 @@ import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import cattrs
 import trio
@@ -20,24 +18,13 @@ import trio
 from galileo._config import Config, SimConfig, SimFaultsConfig
 from galileo._errors import ConfigError
 from galileo.sim._constants import JITO_TIP_ACCOUNTS
+from galileo.sim._loopback import ensure_loopback
+from galileo.sim._world import World
 
 _log = logging.getLogger("galileo.sim")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 RPC_TIMEOUT_S = 5.0
-
-
-def ensure_loopback(url: str, what: str) -> None:
-    """The world never talks to anything outside 127.0.0.0/8."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return
-    try:
-        if ipaddress.ip_address(host) in ipaddress.ip_network("127.0.0.0/8"):
-            return
-    except ValueError:
-        pass
-    raise ConfigError(what, f"{url!r} is not a loopback (127.0.0.0/8) address")
 
 
 # --- the Jupiter face as its own process -----------------------------------------------------
@@ -345,8 +332,6 @@ async def _world_main(
     serve_jupiter: bool,
     wallet_path: str,
 ) -> None:
-    from galileo.sim._world import World
-
     world = World(
         sim,
         seed=seed,

@@ -22,6 +22,7 @@ from galileo.sim._constants import JITO_TIP_ACCOUNTS, WSOL_MINT, derived_keypair
 from galileo.sim._faults import FaultInjector, faults_for
 from galileo.sim._jito import JitoFace
 from galileo.sim._jupiter import JupiterFace, JupiterOptions
+from galileo.sim._loopback import ensure_loopback
 from galileo.sim._market import Market, MarketDynamics, Pool
 from galileo.sim._program import ata
 from galileo.sim._rpc import RpcFace
@@ -120,8 +121,6 @@ class World:
             overrides["jito_port"] = jito_port
         self.config = attrs.evolve(config, **overrides) if overrides else config
         cfg = self.config
-        from galileo.sim._process import ensure_loopback
-
         ensure_loopback(f"http://{cfg.host}", "sim.host")
         self.seed = cfg.seed
         self.jupiter_port = 18080 if jupiter_port is None else jupiter_port

@@ -4,7 +4,6 @@ intermediate mints × trade sizes (see docs/quote-engine.md)."""
 from galileo.strategy._blind import (
     BasePlan,
     BlindStrategy,
-    QuoteBatch,
     needs_token_list,
     plans_summary,
     read_mints_file,
@@ -14,7 +13,6 @@ from galileo.strategy._blind import (
 __all__ = [
     "BasePlan",
     "BlindStrategy",
-    "QuoteBatch",
     "needs_token_list",
     "plans_summary",
     "read_mints_file",

@@ -17,18 +17,7 @@ import attrs
 from galileo import _fast
 from galileo._config import BaseMintConfig, BlindConfig, TradeSizeRange
 from galileo._errors import ConfigError
-
-
-@attrs.frozen
-class QuoteBatch:
-    """One buy+sell pair to quote: ``base_mint → mint`` for ``size``, then back."""
-
-    batch_id: int
-    base_mint: str
-    mint: str
-    size: int
-    lane: int
-    min_profit_lamports: int
+from galileo.model import QuoteBatch
 
 
 @attrs.frozen

@@ -11,7 +11,7 @@ from galileo._solana import JITO_TIP_ACCOUNTS
 from galileo.tx._alt import ADDRESS_LOOKUP_TABLE_PROGRAM_ID, AltCache
 from galileo.tx._assemble import MAX_COMPUTE_UNIT_LIMIT, PACKET_DATA_SIZE
 from galileo.tx._blockhash import BlockhashInfo, BlockhashRefresher
-from galileo.tx._builder import SWAP_INSTRUCTIONS_OPTIONS, BlockhashSource, TxBuilder
+from galileo.tx._builder import BlockhashSource, TxBuilder
 from galileo.tx._errors import (
     AltUnavailable,
     BlockhashStale,
@@ -20,7 +20,6 @@ from galileo.tx._errors import (
     WalletErrorKind,
 )
 from galileo.tx._metrics import TxMetrics
-from galileo.tx._models import BuiltTx, RouteMode, TxSkip, TxSkipReason
 from galileo.tx._rpc import AccountData, get_multiple_accounts
 from galileo.tx._token_accounts import (
     TokenAccounts,
@@ -36,7 +35,6 @@ __all__ = [
     "JITO_TIP_ACCOUNTS",
     "MAX_COMPUTE_UNIT_LIMIT",
     "PACKET_DATA_SIZE",
-    "SWAP_INSTRUCTIONS_OPTIONS",
     "AccountData",
     "AltCache",
     "AltUnavailable",
@@ -44,16 +42,12 @@ __all__ = [
     "BlockhashRefresher",
     "BlockhashSource",
     "BlockhashStale",
-    "BuiltTx",
-    "RouteMode",
     "TokenAccounts",
     "TokenAccountsError",
     "TokenAccountsReport",
     "TxBuilder",
     "TxError",
     "TxMetrics",
-    "TxSkip",
-    "TxSkipReason",
     "Wallet",
     "WalletError",
     "WalletErrorKind",

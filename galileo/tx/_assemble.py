@@ -18,7 +18,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
-from galileo.jupiter._models import Instruction
+from galileo.model import Instruction
 
 PACKET_DATA_SIZE = 1232
 """Largest transaction a Solana node accepts (IPv6 MTU − headers), in bytes."""

@@ -66,7 +66,7 @@ class BlockhashRefresher:
         self.min_remaining_blocks = min_remaining_blocks
         self.max_age_s = max_age_s
         self._timeout = timeout_s
-        self._recorder = recorder
+        self._recorder = recorder if recorder is not None else Recorder()
         self._latest: BlockhashInfo | None = None
         self._fresh = trio.Event()
         self._refreshed = trio.Event()
@@ -113,8 +113,7 @@ class BlockhashRefresher:
                 extra={"fields": {"error": str(exc), "code": exc.code, "status": exc.status}},
             )
             return False
-        if self._recorder is not None:
-            self._recorder.observe("blockhash", trio.current_time() - started)
+        self._recorder.observe("blockhash", trio.current_time() - started)
         latest = self._latest
         # A lagging RPC node may answer with an older blockhash: never go backwards.
         if latest is None or info.last_valid_block_height >= latest.last_valid_block_height:

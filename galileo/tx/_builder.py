@@ -1,12 +1,12 @@
 """Opportunity → signed v0 transaction.
 
-Merged mode (default): the buy and sell quotes become one circular quote (input = output =
-base mint, routePlan = buy legs + sell legs) whose ``outAmount`` / ``otherAmountThreshold``
-is the minimum-out: size + base fee + priority fee + tip + min profit. Jupiter encodes that
-minimum in the swap instruction, so an execution that would lose money fails on chain.
+Merged mode (default): the leg provider turns the buy and sell legs into one circular route
+(for Jupiter: one quote with routePlan = buy legs + sell legs) whose minimum-out is size +
+base fee + priority fee + tip + min profit, encoded in the swap instruction, so an execution
+that would lose money fails on chain.
 
-Two-swap mode: the buy and the sell quote each go to /swap-instructions; the buy leg must
-return at least what the sell leg spends, the sell leg at least the same minimum-out.
+Two-swap mode: each leg becomes its own swap instruction; the buy leg must return at least
+what the sell leg spends, the sell leg at least the same minimum-out.
 
 Then: compute-unit limit (the API's value × (1 + margin)) and price, setup instructions, the
 swap instruction(s), the tip transfer to a random tip account (a static key, never looked up
@@ -30,9 +30,18 @@ from solders.pubkey import Pubkey
 
 from galileo._config import ExecutionConfig
 from galileo._solana import JITO_TIP_ACCOUNTS
-from galileo.engine._models import Opportunity
-from galileo.jupiter._client import JupiterClient, NoRoute, QuoteError
-from galileo.jupiter._models import Instruction, SwapInstructions
+from galileo.model import (
+    BuiltTx,
+    Instruction,
+    LegProvider,
+    NoRoute,
+    Opportunity,
+    QuoteError,
+    RouteMode,
+    SwapInstructions,
+    TxSkip,
+    TxSkipReason,
+)
 from galileo.obs import Recorder
 from galileo.tx._alt import AltCache
 from galileo.tx._assemble import (
@@ -50,21 +59,9 @@ from galileo.tx._assemble import (
 )
 from galileo.tx._errors import AltUnavailable, BlockhashStale
 from galileo.tx._metrics import TxMetrics
-from galileo.tx._models import BuiltTx, RouteMode, TxSkip, TxSkipReason
 from galileo.tx._wallet import Wallet
 
 _log = logging.getLogger("galileo.tx")
-
-SWAP_INSTRUCTIONS_OPTIONS: dict[str, Any] = {
-    "wrapAndUnwrapSol": False,
-    "useSharedAccounts": False,
-    "skipUserAccountsRpcCalls": True,
-    # The API estimates the route's compute units instead of answering the 1.4M ceiling;
-    # the builder adds its margin on top and prices the fee from the result.
-    "dynamicComputeUnitLimit": True,
-}
-"""Body fields of every /swap-instructions call (the token accounts exist already, see
-:class:`~galileo.tx.TokenAccounts`)."""
 
 
 class BlockhashSource(Protocol):
@@ -86,7 +83,7 @@ class TxBuilder:
         config: ExecutionConfig,
         *,
         wallet: Wallet,
-        jupiter: JupiterClient,
+        provider: LegProvider,
         blockhashes: BlockhashSource,
         alts: AltCache,
         recorder: Recorder | None = None,
@@ -102,14 +99,14 @@ class TxBuilder:
         self._wallet = wallet
         self._payer = wallet.pubkey
         self._keypair = wallet.keypair
-        self._jupiter = jupiter
+        self._provider = provider
         self._blockhashes = blockhashes
         self._alts = alts
-        self._recorder = recorder
+        self._recorder = recorder if recorder is not None else Recorder()
         self._metrics = (
             metrics
             if metrics is not None
-            else (TxMetrics(registry) if registry is not None else None)
+            else TxMetrics(registry if registry is not None else CollectorRegistry())
         )
         self._cu_price = config.compute_unit_price_micro_lamports
         self._cu_margin_bps = config.compute_unit_limit_margin_bps
@@ -130,21 +127,14 @@ class TxBuilder:
         started = trio.current_time()
         mode = route_mode or self.route_mode
         result = await self._build(opportunity, ip, mode)
-        if self._metrics is not None:
-            outcome = "built" if isinstance(result, BuiltTx) else "skipped"
-            self._metrics.build_seconds.labels(outcome).observe(trio.current_time() - started)
+        outcome = "built" if isinstance(result, BuiltTx) else "skipped"
+        self._metrics.build_seconds.labels(outcome).observe(trio.current_time() - started)
         return result
 
     def min_out(self, opportunity: Opportunity) -> int:
         """Size + base fee + priority fee + tip + min profit: what the route must return on
         chain (all in lamports of the base mint)."""
-        return (
-            opportunity.size
-            + opportunity.base_fee_lamports
-            + opportunity.priority_fee_lamports
-            + opportunity.tip_lamports
-            + opportunity.min_profit_lamports
-        )
+        return opportunity.min_out
 
     def assemble(
         self,
@@ -152,9 +142,8 @@ class TxBuilder:
         instructions: SwapInstructions,
         tables: Sequence[AddressLookupTableAccount],
     ) -> BuiltTx | TxSkip:
-        """Merged mode without I/O: the /swap-instructions answer for
-        ``opportunity.circular_quote(self.min_out(opportunity))`` and its lookup tables →
-        the signed transaction."""
+        """Merged mode without I/O: the provider's round-trip instructions for ``opportunity``
+        (with its ``min_out``) and their lookup tables → the signed transaction."""
         return self._finish(
             opportunity,
             RouteMode.MERGED,
@@ -169,17 +158,8 @@ class TxBuilder:
         sell: SwapInstructions,
         tables: Sequence[AddressLookupTableAccount],
     ) -> BuiltTx | TxSkip:
-        """Two-swap mode without I/O (see :meth:`two_swap_quotes`)."""
+        """Two-swap mode without I/O: the buy and the sell leg's instructions."""
         return self._finish(opportunity, RouteMode.TWO_SWAP, [buy, sell], tables)
-
-    def two_swap_quotes(self, opportunity: Opportunity) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The two quotes sent in two-swap mode: the buy leg must return at least what the
-        sell leg spends (its quoted out), the sell leg at least the minimum-out."""
-        buy = opportunity.buy.raw_json()
-        buy["otherAmountThreshold"] = str(opportunity.sell.in_amount)
-        sell = opportunity.sell.raw_json()
-        sell["otherAmountThreshold"] = str(self.min_out(opportunity))
-        return buy, sell
 
     # -- internals -----------------------------------------------------------------------
 
@@ -200,7 +180,14 @@ class TxBuilder:
         try:
             if mode is RouteMode.MERGED:
                 answers = [
-                    await self._instructions(ip, opportunity.circular_quote(min_out), deadline)
+                    await self._provider.round_trip_instructions(
+                        ip=ip,
+                        buy=opportunity.buy,
+                        sell=opportunity.sell,
+                        min_out=min_out,
+                        user_public_key=self._wallet.pubkey_str,
+                        deadline=deadline,
+                    )
                 ]
             else:
                 answers = await self._two_instructions(ip, opportunity, deadline)
@@ -224,29 +211,27 @@ class TxBuilder:
                 return self._skip(opportunity, TxSkipReason.ALT_UNAVAILABLE, str(exc))
         return self._finish(opportunity, mode, answers, tables)
 
-    async def _instructions(
-        self, ip: str, quote: dict[str, Any], deadline: float
-    ) -> SwapInstructions:
-        return await self._jupiter.swap_instructions(
-            ip=ip,
-            user_public_key=self._wallet.pubkey_str,
-            quote_response=quote,
-            options=SWAP_INSTRUCTIONS_OPTIONS,
-            deadline=deadline,
-        )
-
     async def _two_instructions(
         self, ip: str, opportunity: Opportunity, deadline: float
     ) -> list[SwapInstructions]:
-        buy_quote, sell_quote = self.two_swap_quotes(opportunity)
+        """The buy leg must return at least what the sell leg spends (its quoted input), the
+        sell leg at least the minimum-out."""
+        floors = (opportunity.sell.in_amount, self.min_out(opportunity))
+        legs = (opportunity.buy, opportunity.sell)
         results: list[SwapInstructions | None] = [None, None]
 
-        async def fetch(index: int, quote: dict[str, Any]) -> None:
-            results[index] = await self._instructions(ip, quote, deadline)
+        async def fetch(index: int) -> None:
+            results[index] = await self._provider.leg_instructions(
+                ip=ip,
+                quote=legs[index],
+                min_out=floors[index],
+                user_public_key=self._wallet.pubkey_str,
+                deadline=deadline,
+            )
 
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(fetch, 0, buy_quote)
-            nursery.start_soon(fetch, 1, sell_quote)
+            nursery.start_soon(fetch, 0)
+            nursery.start_soon(fetch, 1)
         buy, sell = results
         assert buy is not None and sell is not None
         return [buy, sell]
@@ -258,27 +243,15 @@ class TxBuilder:
         answers: Sequence[SwapInstructions],
         tables: Sequence[AddressLookupTableAccount],
     ) -> BuiltTx | TxSkip:
-        recorder = self._recorder
-        timer = recorder.stage("build") if recorder is not None else None
-        if timer is not None:
-            timer.__enter__()
-        try:
+        with self._recorder.stage("build"):
             prepared = self._prepare(opportunity, mode, answers, tables)
-        finally:
-            if timer is not None:
-                timer.__exit__(None, None, None)
         if isinstance(prepared, TxSkip):
             return prepared
         message, raw, blockhash, last_valid, extra = prepared
-        if recorder is not None:
-            with recorder.stage("sign"):
-                tx = sign(message, raw, self._keypair)
-                wire = bytes(tx)
-        else:
+        with self._recorder.stage("sign"):
             tx = sign(message, raw, self._keypair)
             wire = bytes(tx)
-        if self._metrics is not None:
-            self._metrics.size_bytes.observe(len(wire))
+        self._metrics.size_bytes.observe(len(wire))
         return BuiltTx(
             opportunity_id=opportunity.id,
             wire=wire,
@@ -379,8 +352,7 @@ class TxBuilder:
         return [to_solders(ix, pubkey) for ix in instructions]
 
     def _skip(self, opportunity: Opportunity, reason: TxSkipReason, detail: str) -> TxSkip:
-        if self._metrics is not None:
-            self._metrics.skips.labels(reason.value).inc()
+        self._metrics.skips.labels(reason.value).inc()
         _log.info(
             "tx skipped",
             extra={

@@ -13,7 +13,8 @@ from ports import free_port
 
 from galileo._app import App, RunOptions
 from galileo._config import Config
-from galileo.ledger import AttemptStatus, Ledger, default_ledger_path
+from galileo.ledger import Ledger, default_ledger_path
+from galileo.model import AttemptStatus
 
 
 def sim_config(tmp_path: Path, seed: int) -> Config:

@@ -23,9 +23,10 @@ from galileo._config import (
     TipConfig,
     TradeSizeRange,
 )
-from galileo.engine import BatchOutcome, Dispatcher, Evaluator, Opportunity, QuoteEngine
-from galileo.jupiter._client import JupiterClient, QuoteOptions
-from galileo.net import IpAllocator, IpState, LeaseResult, make_transport
+from galileo.engine import Dispatcher, Evaluator, QuoteEngine
+from galileo.model import BatchOutcome, LeaseResult, Opportunity
+from galileo.net import IpAllocator, IpState, make_transport
+from galileo.providers import JupiterClient
 from galileo.strategy import BlindStrategy
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -205,11 +206,10 @@ def _dispatcher(
     transport = make_transport("fast", url, connect_timeout=1, max_connections_per_ip=2)
     dispatcher = Dispatcher(
         allocator=allocator,
-        client=JupiterClient(transport),
+        provider=JupiterClient(transport),
         next_batch=strategy.next_batch,
         evaluator=Evaluator(config.execution, max_quote_age=kw.get("max_age", 5.0)),
         opportunities=send,
-        options=QuoteOptions(),
         batch_deadline=kw.get("batch_deadline", 1.0),
         request_timeout=kw.get("request_timeout", 0.5),
         max_quote_age=kw.get("max_age", 5.0),

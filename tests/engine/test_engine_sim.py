@@ -17,7 +17,8 @@ from galileo._config import (
     StrategyConfig,
     TradeSizeRange,
 )
-from galileo.engine import Opportunity, QuoteEngine
+from galileo.engine import QuoteEngine
+from galileo.model import Opportunity
 
 sim = pytest.importorskip("galileo.sim")
 

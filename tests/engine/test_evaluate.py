@@ -6,9 +6,9 @@ import json
 
 from galileo._config import WSOL_MINT as SOL
 from galileo._config import ExecutionConfig, TipConfig
-from galileo.engine import BatchOutcome, Evaluator, Opportunity
-from galileo.jupiter._models import Quote
-from galileo.strategy import QuoteBatch
+from galileo.engine import Evaluator
+from galileo.model import BatchOutcome, Opportunity, QuoteBatch
+from galileo.providers import Quote, circular_quote
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 
@@ -92,14 +92,14 @@ def test_floor_policy_reads_the_live_tip_floor() -> None:
     assert result.tip_lamports == 42_000
 
 
-def test_circular_quote_merges_both_legs_with_a_revert_floor() -> None:
+def test_the_circular_quote_merges_both_legs_with_a_revert_floor() -> None:
     buy = quote(SOL, USDC, BATCH.size, 150_000_000)
     sell = quote(USDC, SOL, 150_000_000, 1_010_000_000)
     result = evaluator(policy="static", static_lamports=10_000).evaluate(
         BATCH, buy, sell, ip="", now=10.0
     )
     assert isinstance(result, Opportunity)
-    merged = result.circular_quote()
+    merged = circular_quote(buy, sell, result.size + result.tip_lamports)
     assert merged["inputMint"] == merged["outputMint"] == SOL
     assert merged["outAmount"] == merged["otherAmountThreshold"] == str(1_000_010_000)
     assert [step["swapInfo"]["outputMint"] for step in merged["routePlan"]] == [USDC, SOL]

@@ -11,20 +11,20 @@ import trio.testing
 from prometheus_client import CollectorRegistry
 
 from galileo._config import WSOL_MINT as SOL
-from galileo.jupiter._client import (
+from galileo.model import (
     BadRequest,
-    JupiterClient,
     Malformed,
+    MalformedBody,
     NoRoute,
-    QuoteMetrics,
-    QuoteOptions,
     RateLimited,
     ServerError,
+    SwapInstructions,
     Timeout,
     TransportFailed,
 )
-from galileo.jupiter._models import MalformedBody, Quote, SwapInstructions
 from galileo.net import make_transport
+from galileo.obs import Recorder
+from galileo.providers import JupiterClient, Quote, QuoteMetrics, QuoteOptions
 
 from .conftest import quote_json
 
@@ -34,7 +34,8 @@ USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 def make_client(url: str, kind: str = "fast") -> tuple[JupiterClient, CollectorRegistry]:
     registry = CollectorRegistry()
     transport = make_transport(kind, url, connect_timeout=1.0, max_connections_per_ip=4)
-    return JupiterClient(transport, metrics=QuoteMetrics(registry)), registry
+    client = JupiterClient(transport, metrics=QuoteMetrics(registry), recorder=Recorder(registry))
+    return client, registry
 
 
 @pytest.mark.parametrize("kind", ["fast", "httpx"])

@@ -13,10 +13,10 @@ from lander_helpers import landers_config
 from prometheus_client import CollectorRegistry
 
 from galileo._config import Config, LandersConfig, RiskConfig
-from galileo.engine._models import Opportunity
 from galileo.execution import ChainReader, Executor
 from galileo.landers import Landers, LandingTracker
 from galileo.ledger import AsyncLedger, Attempt, Ledger
+from galileo.model import Opportunity
 from galileo.net import HttpxClients, IpHashRing, JsonRpcClient
 from galileo.obs import EventTrace
 from galileo.risk import RiskGate

@@ -16,8 +16,7 @@ from lander_helpers import TIP, ArbBuilder, landers_config, opportunity
 from worlds import quiet_world
 
 from galileo._config import RiskConfig, RpcLanderConfig
-from galileo.engine._models import Opportunity
-from galileo.ledger import AttemptStatus
+from galileo.model import AttemptStatus, BuiltTx, Opportunity, TxSkip, TxSkipReason
 from galileo.net import HttpxClients
 from galileo.obs import read_trace
 from galileo.sim import WSOL_MINT, World
@@ -150,7 +149,7 @@ class PausingBuilder:
     inner: ArbBuilder
     pause: Any
 
-    async def build(self, opportunity: Opportunity, *, ip: str) -> Any:
+    async def build(self, opportunity: Opportunity, *, ip: str) -> BuiltTx | TxSkip:
         built = await self.inner.build(opportunity, ip=ip)
         self.pause()
         return built
@@ -172,17 +171,11 @@ async def test_a_pause_that_starts_during_the_build_stops_the_send(
     assert attempt.failure_reason == "not sent: stopped"
 
 
-@attrs.frozen
-class FakeSkip:
-    reason: str
-    detail: str = ""
-
-
 async def test_risk_skips_and_build_skips_are_counted_and_recorded(
     tmp_path: Path, clients: HttpxClients
 ) -> None:
     async with quiet_world(tmp_path, slot_ms=20) as world:
-        builder = ArbBuilder(world, skip=FakeSkip("no_route", "nothing"))
+        builder = ArbBuilder(world, skip=TxSkip(TxSkipReason.NO_ROUTE, "nothing"))
         risk = RiskConfig(min_profit_lamports=10**12)
         async with exec_rig(world, clients, tmp_path, builder=builder, risk=risk) as rig:
             opportunities = await dislocated_opportunities(world)
@@ -191,7 +184,7 @@ async def test_risk_skips_and_build_skips_are_counted_and_recorded(
             assert rig.executor.stats().skipped == {"below_min_profit": len(opportunities)}
 
     async with quiet_world(tmp_path, slot_ms=20) as world:
-        builder = ArbBuilder(world, skip=FakeSkip("no_route", "nothing"))
+        builder = ArbBuilder(world, skip=TxSkip(TxSkipReason.NO_ROUTE, "nothing"))
         async with exec_rig(world, clients, tmp_path / "b", builder=builder) as rig:
             (opp,) = (await dislocated_opportunities(world))[:1]
             await rig.run([opp])

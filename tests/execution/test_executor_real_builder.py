@@ -15,10 +15,9 @@ from lander_helpers import landers_config
 from worlds import opportunity, quiet_world
 
 from galileo._config import ExecutionConfig, RiskConfig, RpcLanderConfig
-from galileo.engine import Opportunity
-from galileo.jupiter._client import JupiterClient
-from galileo.ledger import AttemptStatus
+from galileo.model import AttemptStatus, Opportunity
 from galileo.net import FastTransport, HttpxClients, JsonRpcClient
+from galileo.providers import JupiterClient
 from galileo.sim import WSOL_MINT, World
 from galileo.tx import AltCache, BlockhashRefresher, TxBuilder, Wallet
 
@@ -56,7 +55,7 @@ async def test_real_builder_lands_and_the_ledger_pnl_equals_the_wallet_delta(
             builder = TxBuilder(
                 config,
                 wallet=Wallet.load(world.wallet_path),
-                jupiter=jupiter,
+                provider=jupiter,
                 blockhashes=blockhashes,
                 alts=AltCache(rpc),
                 rng=random.Random(seed),

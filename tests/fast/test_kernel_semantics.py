@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,22 +17,51 @@ def test_priority_fee_rounds_micro_lamports_up() -> None:
 
 
 def test_net_profit_subtracts_size_base_fee_priority_fee_and_tip() -> None:
-    net, tip = fast.evaluate(
-        1_010_000_000,
-        1_000_000_000,
-        1,
-        5_000,
-        200_000,
-        1_000,
-        fast.TIP_STATIC,
-        2_000,
-        0,
-        0,
-        1_000,
-        10_000,
-    )
+    fees = fast.FeeModel(1, 5_000, 200_000, 1_000, fast.TIP_STATIC, 2_000, 0, 1_000, 10_000)
+    assert (fees.base_fee, fees.priority_fee, fees.fees) == (5_000, 200, 5_200)
+    net, tip = fast.evaluate(fees, 1_010_000_000, 1_000_000_000, 0)
     assert tip == 2_000
     assert net == 10_000_000 - 5_000 - 200 - 2_000
+
+
+def test_the_fee_model_refuses_what_the_kernel_cannot_price_exactly() -> None:
+    def model(**changes: int) -> object:
+        args = dict(
+            signatures=1,
+            lamports_per_signature=5_000,
+            cu_limit=200_000,
+            cu_price_micro_lamports=1_000,
+            tip_policy=fast.TIP_PERCENT,
+            tip_static=0,
+            tip_percent_bps=5_000,
+            tip_min=1_000,
+            tip_max=10**7,
+        )
+        return fast.FeeModel(**(args | changes))
+
+    model()
+    for bad in (
+        {"signatures": -1},
+        {"cu_price_micro_lamports": -1},
+        {"tip_policy": 3},
+        {"tip_percent_bps": 10_001},
+        {"tip_max": 2**62 + 1},
+        {"lamports_per_signature": 2**62},  # fees beyond 2**62
+        {"tip_max": 2**62 - 5_000},  # fees + tip_max beyond 2**62
+    ):
+        with pytest.raises(ValueError):
+            model(**bad)
+
+
+def test_evaluate_spans_the_whole_amount_range_without_overflow() -> None:
+    widest = fast.FeeModel(1, 2**61, 0, 0, fast.TIP_STATIC, 2**62, 0, 0, 2**61)
+    assert fast.evaluate(widest, 0, 2**62, 0) == (-(2**63), 2**61)
+    free = fast.FeeModel(0, 0, 0, 0, fast.TIP_PERCENT, 0, 10_000, 0, 2**62)
+    assert fast.evaluate(free, 2**62, 0, 0) == (0, 2**62)
+    with pytest.raises(ValueError):
+        fast.evaluate(free, 2**62 + 1, 0, 0)
+    with pytest.raises(TypeError):
+        fast.evaluate(free, 1.5, 0, 0)  # type: ignore[arg-type]
 
 
 def test_percent_tip_is_a_share_of_gross_clamped_to_min_and_max() -> None:
@@ -45,45 +75,6 @@ def test_percent_tip_is_a_share_of_gross_clamped_to_min_and_max() -> None:
 
 def test_floor_tip_uses_the_given_percentile_value() -> None:
     assert fast.tip_lamports(fast.TIP_FLOOR, 10**9, 0, 0, 4_321, 1_000, 10**6) == 4_321
-
-
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(min_value=1, max_value=10**12), st.integers(min_value=0, max_value=10**12)
-        ),
-        min_size=1,
-        max_size=16,
-    )
-)
-def test_best_size_is_the_argmax_of_the_vectorised_evaluation(
-    pairs: list[tuple[int, int]],
-) -> None:
-    sizes = np.array([s for s, _ in pairs], dtype=np.int64)
-    outs = np.array([o for _, o in pairs], dtype=np.int64)
-    params = (1, 5_000, 200_000, 1_000, fast.TIP_PERCENT, 0, 3_000, 0, 1_000, 10**7)
-    nets, _ = fast.evaluate_sizes(sizes, outs, *params)
-    index, net, _, reason = fast.best_size(
-        sizes, outs, np.zeros(len(pairs), dtype=np.int64), 400, 0, *params
-    )
-    assert index == int(np.argmax(nets))
-    assert net == int(nets.max())
-    assert reason == (fast.REASON_OK if net >= 0 else fast.REASON_NEGATIVE)
-
-
-def test_best_size_ignores_stale_candidates_and_names_the_skip_reason() -> None:
-    sizes = np.array([100, 200], dtype=np.int64)
-    outs = np.array([10_000_000, 10_000_000], dtype=np.int64)
-    params = (1, 0, 0, 0, fast.TIP_STATIC, 0, 0, 0, 0, 0)
-    assert fast.best_size(sizes, outs, np.array([500, 500]), 400, 0, *params)[3] == (
-        fast.REASON_STALE
-    )
-    index, _, _, reason = fast.best_size(sizes, outs, np.array([500, 10]), 400, 0, *params)
-    assert (index, reason) == (1, fast.REASON_OK)
-    _, _, _, reason = fast.best_size(sizes, outs, np.array([0, 0]), 400, 10**9, *params)
-    assert reason == fast.REASON_BELOW_MIN_PROFIT
-    empty = np.array([], dtype=np.int64)
-    assert fast.best_size(empty, empty, empty, 400, 0, *params)[3] == (fast.REASON_NO_CANDIDATES)
 
 
 @given(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ports import free_port
 
-from galileo._cli import main
+from galileo.cli import main
 
 REPO = Path(__file__).parents[2]
 

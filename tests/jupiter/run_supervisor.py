@@ -10,7 +10,7 @@ import sys
 import trio
 
 from galileo._config import Config, JupiterConfig, LaunchConfig, ProcessConfig
-from galileo.jupiter import JupiterSupervisor
+from galileo.jupiter_binary import JupiterSupervisor
 
 FAKE = __file__.replace("run_supervisor.py", "fake_jupiter.py")
 

@@ -12,14 +12,14 @@ import pytest
 import trio
 from jupiter_support import fake_binary_bytes, free_port, launched_pids, process_gone
 
-from galileo.jupiter import _cli
+from galileo.cli import _jupiter
 
 DEADLINE = 60
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="galileo")
-    _cli.register(parser.add_subparsers(dest="command"))
+    _jupiter.register(parser.add_subparsers(dest="command"))
     return parser.parse_args(argv)
 
 

@@ -13,7 +13,7 @@ from jupiter_support import ASSET, FakeGitHub, make_zip, release_zip, sha256
 from prometheus_client import CollectorRegistry
 
 from galileo._config import JupiterConfig
-from galileo.jupiter import (
+from galileo.jupiter_binary import (
     DownloadError,
     InstallError,
     JupiterInstaller,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from galileo._config import WSOL_MINT, Config, JupiterConfig, LaunchConfig, SimConfig
 from galileo._httpserver import HttpServer, Request, Response
 from galileo._secret import Secret
-from galileo.jupiter import (
+from galileo.jupiter_binary import (
     LaunchError,
     MintFilterError,
     base_url_of,
@@ -22,8 +22,8 @@ from galileo.jupiter import (
     executable_for,
     resolve_filter_mints,
 )
-from galileo.jupiter._childlog import ChildLog
-from galileo.jupiter._launch import source_env
+from galileo.jupiter_binary._childlog import ChildLog
+from galileo.jupiter_binary._launch import source_env
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 BONK = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"

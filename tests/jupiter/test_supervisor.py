@@ -29,7 +29,7 @@ from prometheus_client import CollectorRegistry
 
 from galileo._config import WSOL_MINT, Config
 from galileo._secret import Secret
-from galileo.jupiter import JupiterState, JupiterSupervisor, LaunchError, SupervisorFailed
+from galileo.jupiter_binary import JupiterState, JupiterSupervisor, LaunchError, SupervisorFailed
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 DEADLINE = 30

@@ -1,6 +1,6 @@
 """Shared helpers of the landers and execution tests: a quiet simulated world, signed
-transactions for it (a plain tip transfer, a real circular arbitrage), a stand-in for
-galileo.tx's BuiltTx and opportunities made from the world's own quotes."""
+transactions for it (a plain tip transfer, a real circular arbitrage), BuiltTx values
+around them and opportunities made from the world's own quotes."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from galileo._config import LandersConfig
-from galileo.engine._models import Opportunity
-from galileo.jupiter._models import Quote
+from galileo.model import BuiltTx, Opportunity, RouteMode, TxSkip
+from galileo.providers import Quote, circular_quote
 from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT, World
 from galileo.sim._program import instruction_from_json, system_transfer
 
@@ -38,56 +38,40 @@ def landers_config(**jito: Any) -> LandersConfig:
     return attrs.evolve(base, jito=jito_cfg, send_deadline_ms=5000, landing_timeout_s=30.0)
 
 
-@attrs.frozen
-class StubBuilt:
-    """The fields of galileo.tx.BuiltTx the landers and the executor read."""
-
-    opportunity_id: str
-    wire: bytes
-    base64: str
-    signature: str
-    last_valid_block_height: int
-    tip_lamports: int
-    tip_account: str
-    base_fee_lamports: int
-    priority_fee_lamports: int
-    compute_unit_limit: int
-    compute_unit_price_micro_lamports: int
-    min_out: int
-    size: int
-
-    @classmethod
-    def of(
-        cls,
-        tx: VersionedTransaction,
-        *,
-        last_valid_block_height: int,
-        opportunity_id: str | None = None,
-        tip: int = TIP,
-        priority_fee: int = 0,
-        cu_limit: int = 0,
-        min_out: int = 0,
-        size: int = 0,
-    ) -> StubBuilt:
-        wire = bytes(tx)
-        return cls(
-            opportunity_id=opportunity_id or f"opp-{next(_ids)}",
-            wire=wire,
-            base64=base64.b64encode(wire).decode(),
-            signature=str(tx.signatures[0]),
-            last_valid_block_height=last_valid_block_height,
-            tip_lamports=tip,
-            tip_account=JITO_TIP_ACCOUNTS[3],
-            base_fee_lamports=5000,
-            priority_fee_lamports=priority_fee,
-            compute_unit_limit=cu_limit,
-            compute_unit_price_micro_lamports=0,
-            min_out=min_out,
-            size=size,
-        )
+def stub_built(
+    tx: VersionedTransaction,
+    *,
+    last_valid_block_height: int,
+    opportunity_id: str | None = None,
+    tip: int = TIP,
+    priority_fee: int = 0,
+    cu_limit: int = 0,
+    min_out: int = 0,
+    size: int = 0,
+) -> BuiltTx:
+    """A :class:`~galileo.model.BuiltTx` around a transaction signed outside galileo.tx."""
+    wire = bytes(tx)
+    return BuiltTx(
+        opportunity_id=opportunity_id or f"opp-{next(_ids)}",
+        wire=wire,
+        base64=base64.b64encode(wire).decode(),
+        signature=str(tx.signatures[0]),
+        blockhash=str(tx.message.recent_blockhash),
+        last_valid_block_height=last_valid_block_height,
+        route_mode=RouteMode.MERGED,
+        size=size,
+        expected_out=min_out,
+        min_out=min_out,
+        tip_lamports=tip,
+        tip_account=JITO_TIP_ACCOUNTS[3],
+        base_fee_lamports=5000,
+        priority_fee_lamports=priority_fee,
+        compute_unit_limit=cu_limit,
+        compute_unit_price_micro_lamports=0,
+    )
 
 
-def tip_transfer(world: World, lamports: int = TIP, *, slot: int | None = None) -> StubBuilt:
+def tip_transfer(world: World, lamports: int = TIP, *, slot: int | None = None) -> BuiltTx:
     """A signed transfer wallet → tip account (a valid one-transaction bundle). ``slot``:
     sign with that slot's blockhash (an old one expires)."""
     chain = world.chain
@@ -98,7 +82,7 @@ def tip_transfer(world: World, lamports: int = TIP, *, slot: int | None = None) 
     ix = system_transfer(wallet.pubkey(), JITO_TIP_ACCOUNTS[3], lamports)
     message = MessageV0.try_compile(wallet.pubkey(), [ix], [], bh)
     tx = VersionedTransaction(message, [wallet])
-    return StubBuilt.of(tx, last_valid_block_height=chain.last_valid_block_height(bh_slot))
+    return stub_built(tx, last_valid_block_height=chain.last_valid_block_height(bh_slot))
 
 
 def first_token(world: World) -> str:
@@ -171,18 +155,19 @@ class ArbBuilder:
     world: World
     min_out_extra: int = 0
     blockhash_slot: int | None = None
-    skip: Any = None
+    skip: TxSkip | None = None
     fail_ids: set[str] = attrs.field(factory=set)
     calls: int = 0
 
-    async def build(self, opportunity: Opportunity, *, ip: str) -> Any:
+    async def build(self, opportunity: Opportunity, *, ip: str) -> BuiltTx | TxSkip:
         self.calls += 1
         if self.skip is not None:
             return self.skip
         world = self.world
         extra = self.min_out_extra or (10**9 if opportunity.id in self.fail_ids else 0)
         min_out = opportunity.size + opportunity.tip_lamports + extra
-        merged = opportunity.circular_quote(min_out)
+        assert isinstance(opportunity.buy, Quote) and isinstance(opportunity.sell, Quote)
+        merged = circular_quote(opportunity.buy, opportunity.sell, min_out)
         signer: Keypair = world.wallet
         body = {
             "userPublicKey": str(signer.pubkey()),
@@ -209,7 +194,7 @@ class ArbBuilder:
         bh_slot = chain.slot if self.blockhash_slot is None else self.blockhash_slot
         message = MessageV0.try_compile(signer.pubkey(), ixs, tables, chain.blockhash(bh_slot))
         tx = VersionedTransaction(message, [signer])
-        return StubBuilt.of(
+        return stub_built(
             tx,
             last_valid_block_height=chain.last_valid_block_height(bh_slot),
             opportunity_id=opportunity.id,

@@ -15,7 +15,7 @@ from worlds import quiet_world
 from galileo._config import LandersConfig, RpcLanderConfig, SimFaultsConfig
 from galileo._secret import Secret
 from galileo.landers import Landers, SendMethod, build_endpoints, jito_label
-from galileo.ledger import LanderOutcome
+from galileo.model import LanderOutcome
 from galileo.net import HttpxClients, IpHashRing
 from galileo.sim._jito import bundle_id
 

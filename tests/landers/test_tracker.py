@@ -23,15 +23,8 @@ from worlds import quiet_world
 
 from galileo._config import LandersConfig, RpcLanderConfig, SimFaultsConfig
 from galileo._secret import Secret
-from galileo.landers import (
-    EndpointResult,
-    Landers,
-    LandingStatus,
-    LandingTracker,
-    SendMethod,
-    Submission,
-)
-from galileo.ledger import LanderOutcome, LanderResult
+from galileo.landers import EndpointResult, Landers, LandingTracker, SendMethod, Submission
+from galileo.model import LanderOutcome, LanderResult, LandingStatus
 from galileo.net import HttpxClients, IpHashRing, JsonRpcClient
 from galileo.sim import World
 

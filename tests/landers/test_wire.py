@@ -6,7 +6,7 @@ from __future__ import annotations
 import attrs
 import trio
 import trio.testing
-from lander_helpers import StubBuilt, landers_config
+from lander_helpers import landers_config, stub_built
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.message import MessageV0
@@ -17,20 +17,20 @@ from galileo._config import RpcLanderConfig
 from galileo._httpserver import HttpServer, Request, Response
 from galileo._secret import Secret
 from galileo.landers import Landers, SendMethod
-from galileo.ledger import LanderOutcome
+from galileo.model import BuiltTx, LanderOutcome
 from galileo.net import HttpxClients, IpHashRing
 
 UUID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 TOKEN = "RPCTOKEN9876543210"
 
 
-def signed() -> StubBuilt:
+def signed() -> BuiltTx:
     payer = Keypair()
     ix = transfer(TransferParams(from_pubkey=payer.pubkey(), to_pubkey=payer.pubkey(), lamports=1))
     tx = VersionedTransaction(
         MessageV0.try_compile(payer.pubkey(), [ix], [], Hash.default()), [payer]
     )
-    return StubBuilt.of(tx, last_valid_block_height=100)
+    return stub_built(tx, last_valid_block_height=100)
 
 
 async def test_requests_have_the_documented_shape_and_the_auth_header(

@@ -73,7 +73,7 @@ def plan_fixture() -> object:
 
 
 def _result(lander: str, endpoint: str, outcome: str, reason: str | None = None) -> object:
-    from galileo.ledger import LanderOutcome, LanderResult
+    from galileo.model import LanderOutcome, LanderResult
 
     return LanderResult(
         lander=lander, endpoint=endpoint, outcome=LanderOutcome(outcome), reason=reason
@@ -83,7 +83,7 @@ def _result(lander: str, endpoint: str, outcome: str, reason: str | None = None)
 @pytest.fixture
 def sample_ledger(ledger_path: Path) -> Path:
     """Eight attempts, ten minutes apart from T0, covering every status (docs in test_report)."""
-    from galileo.ledger import AttemptStatus
+    from galileo.model import AttemptStatus
 
     clock = WallClock()
     with Ledger(ledger_path, clock=clock) as ledger:

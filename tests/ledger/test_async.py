@@ -7,7 +7,8 @@ import threading
 import trio
 import trio.lowlevel
 
-from galileo.ledger import LEDGER_STAGE, AsyncLedger, AttemptStatus, Ledger
+from galileo.ledger import LEDGER_STAGE, AsyncLedger, Ledger
+from galileo.model import AttemptStatus
 
 
 class StageLog:

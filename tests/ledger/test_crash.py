@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 
 import galileo
-from galileo.ledger import AttemptStatus, Ledger, open_readonly
+from galileo.ledger import Ledger, open_readonly
+from galileo.model import AttemptStatus
 
 # Each attempt goes through every write the pipeline makes, then its index is printed: a
 # printed index is an acknowledged (committed) attempt.
 WRITER = """
 import sys
-from galileo.ledger import Ledger, LanderOutcome, LanderResult
+from galileo.ledger import Ledger
+from galileo.model import LanderOutcome, LanderResult
 
 path, start, stop, synchronous = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 with Ledger(path, synchronous=synchronous) as ledger:

@@ -14,9 +14,6 @@ from galileo.ledger import (
     INT64_MAX,
     INT64_MIN,
     SCHEMA_VERSION,
-    AttemptStatus,
-    LanderOutcome,
-    LanderResult,
     Ledger,
     LedgerSchemaError,
     LedgerValueError,
@@ -24,6 +21,7 @@ from galileo.ledger import (
     default_ledger_path,
     open_readonly,
 )
+from galileo.model import AttemptStatus, LanderOutcome, LanderResult
 
 JITO_NY = LanderResult(lander="jito", endpoint="ny", outcome=LanderOutcome.ACCEPTED)
 JITO_AMS = LanderResult(

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from galileo._cli import main
+from galileo.cli import main
+from galileo.cli._ledger import parse_duration_s, parse_since_ms
 from galileo.ledger import (
     LanderStats,
     Ledger,
@@ -20,7 +21,6 @@ from galileo.ledger import (
     format_report,
     open_readonly,
 )
-from galileo.ledger._cli import parse_duration_s, parse_since_ms
 
 EXPECTED_STATUS = {
     "planned": 1,

@@ -10,15 +10,8 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from galileo._config import NetworkConfig
-from galileo.net import (
-    CooldownPolicy,
-    IpAllocator,
-    IpState,
-    LeaseKind,
-    LeaseResult,
-    NetMetrics,
-    NoIpAvailable,
-)
+from galileo.model import LeaseKind, LeaseResult
+from galileo.net import CooldownPolicy, IpAllocator, IpState, NetMetrics, NoIpAvailable
 
 IPS = ["10.0.0.1", "10.0.0.2"]
 

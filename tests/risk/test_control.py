@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from galileo._cli import main
+from galileo.cli import main
 from galileo.risk import (
     Allow,
     PauseCause,

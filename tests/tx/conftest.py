@@ -18,9 +18,9 @@ from tx_helpers import Rig
 from worlds import quiet_world
 
 from galileo._config import ExecutionConfig
-from galileo.jupiter._client import JupiterClient
 from galileo.net import FastTransport, JsonRpcClient
 from galileo.obs import Recorder
+from galileo.providers import JupiterClient
 from galileo.sim import World
 from galileo.tx import AltCache, BlockhashRefresher, TxMetrics, Wallet
 

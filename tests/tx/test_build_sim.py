@@ -5,22 +5,26 @@ the tip is a static-key transfer to a tip account; the two-swap variant lands to
 from __future__ import annotations
 
 import attrs
+import trio
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM
 from solders.transaction import VersionedTransaction
 from tx_helpers import Rig, first_token, jito, opportunity, profitable, rpc, send_bundle
 
-from galileo.engine import Opportunity
-from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT
-from galileo.tx import (
-    PACKET_DATA_SIZE,
-    SWAP_INSTRUCTIONS_OPTIONS,
+from galileo.model import (
     BuiltTx,
+    LegQuote,
+    Opportunity,
     RouteMode,
+    SwapInstructions,
     TxSkip,
     TxSkipReason,
 )
+from galileo.net import QuoteTransport
+from galileo.providers import JupiterClient
+from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT
+from galileo.tx import PACKET_DATA_SIZE
 
 
 async def test_a_built_arbitrage_lands_and_moves_balances_by_exactly_the_quoted_profit(
@@ -116,12 +120,13 @@ async def test_the_tip_is_a_transfer_to_a_tip_account_carried_as_a_static_key(ri
 async def test_tip_accounts_are_never_looked_up_even_if_a_table_lists_them(rig: Rig) -> None:
     opp = await profitable(rig.jupiter, rig.config, rig.world)
     builder = rig.builder()
-    merged = opp.circular_quote(builder.min_out(opp))
-    si = await rig.jupiter.swap_instructions(
+    si = await rig.jupiter.round_trip_instructions(
         ip="",
+        buy=opp.buy,
+        sell=opp.sell,
+        min_out=builder.min_out(opp),
         user_public_key=rig.wallet.pubkey_str,
-        quote_response=merged,
-        options=SWAP_INSTRUCTIONS_OPTIONS,
+        deadline=trio.current_time() + 5,
     )
     (address,) = si.address_lookup_table_addresses
     (table,) = await rig.alts.get([address])
@@ -133,6 +138,22 @@ async def test_tip_accounts_are_never_looked_up_even_if_a_table_lists_them(rig: 
     assert isinstance(built, BuiltTx)
     static = [str(k) for k in VersionedTransaction.from_bytes(built.wire).message.account_keys]
     assert built.tip_account in static
+
+
+class FloorRecordingJupiter(JupiterClient):
+    """The Jupiter provider, noting the on-chain floor of every leg it is asked for."""
+
+    def __init__(self, transport: QuoteTransport) -> None:
+        super().__init__(transport)
+        self.floors: list[int] = []
+
+    async def leg_instructions(
+        self, *, ip: str, quote: LegQuote, min_out: int, user_public_key: str, deadline: float
+    ) -> SwapInstructions:
+        self.floors.append(min_out)
+        return await super().leg_instructions(
+            ip=ip, quote=quote, min_out=min_out, user_public_key=user_public_key, deadline=deadline
+        )
 
 
 async def test_the_two_swap_variant_builds_and_lands(rig: Rig) -> None:
@@ -147,9 +168,10 @@ async def test_the_two_swap_variant_builds_and_lands(rig: Rig) -> None:
         ix for ix in message.instructions if keys[ix.program_id_index].startswith("JUP6")
     ]
     assert len(jupiter_calls) == 2
-    buy_quote, sell_quote = rig.builder().two_swap_quotes(opp)
-    assert buy_quote["otherAmountThreshold"] == str(opp.sell.in_amount)
-    assert sell_quote["otherAmountThreshold"] == str(built.min_out)
+    # The buy leg must return what the sell leg spends; the sell leg the minimum-out.
+    recording = FloorRecordingJupiter(rig.jupiter.transport)
+    await rig.builder(route_mode=RouteMode.TWO_SWAP, provider=recording).build(opp, ip="")
+    assert sorted(recording.floors) == sorted([opp.sell.in_amount, built.min_out])
     before = world.balances()
     doc = await send_bundle(world, [built.wire])
     assert "result" in doc, doc

@@ -8,18 +8,18 @@ from solders.hash import Hash
 from solders.pubkey import Pubkey
 from tx_helpers import Rig, profitable
 
-from galileo.jupiter._client import JupiterClient
-from galileo.jupiter._models import AccountMeta, Instruction, SwapInstructions
-from galileo.net import FastTransport, JsonRpcClient
-from galileo.tx import (
-    SWAP_INSTRUCTIONS_OPTIONS,
-    AltCache,
-    BlockhashSource,
-    BlockhashStale,
+from galileo.model import (
+    AccountMeta,
     BuiltTx,
+    Instruction,
+    Opportunity,
+    SwapInstructions,
     TxSkip,
     TxSkipReason,
 )
+from galileo.net import FastTransport, JsonRpcClient
+from galileo.providers import JupiterClient
+from galileo.tx import AltCache, BlockhashSource, BlockhashStale
 
 
 def skipped(result: BuiltTx | TxSkip, reason: TxSkipReason) -> TxSkip:
@@ -28,12 +28,14 @@ def skipped(result: BuiltTx | TxSkip, reason: TxSkipReason) -> TxSkip:
     return result
 
 
-async def merged_instructions(rig: Rig, builder_min_out: int, opp: object) -> SwapInstructions:
-    return await rig.jupiter.swap_instructions(
+async def merged_instructions(rig: Rig, min_out: int, opp: Opportunity) -> SwapInstructions:
+    return await rig.jupiter.round_trip_instructions(
         ip="",
+        buy=opp.buy,
+        sell=opp.sell,
+        min_out=min_out,
         user_public_key=rig.wallet.pubkey_str,
-        quote_response=opp.circular_quote(builder_min_out),  # type: ignore[attr-defined]
-        options=SWAP_INSTRUCTIONS_OPTIONS,
+        deadline=trio.current_time() + 5,
     )
 
 
@@ -91,7 +93,7 @@ async def test_an_unreachable_api_is_an_instructions_failed_skip(rig: Rig) -> No
         port = sock.getsockname()[1]
     transport = FastTransport(f"http://127.0.0.1:{port}")
     try:
-        builder = rig.builder(jupiter=JupiterClient(transport))
+        builder = rig.builder(provider=JupiterClient(transport))
         skip = skipped(await builder.build(opp, ip=""), TxSkipReason.INSTRUCTIONS_FAILED)
     finally:
         await transport.aclose()

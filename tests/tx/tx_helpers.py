@@ -12,10 +12,10 @@ from prometheus_client import CollectorRegistry
 from worlds import SIZE, opportunity
 
 from galileo._config import ExecutionConfig
-from galileo.engine import Opportunity
-from galileo.jupiter._client import JupiterClient
+from galileo.model import Opportunity
 from galileo.net import JsonRpcClient
 from galileo.obs import Recorder
+from galileo.providers import JupiterClient
 from galileo.sim import WSOL_MINT, World
 from galileo.tx import AltCache, BlockhashRefresher, TxBuilder, TxMetrics, Wallet
 
@@ -71,7 +71,7 @@ class Rig:
     def builder(self, **overrides: object) -> TxBuilder:
         settings: dict[str, object] = {
             "wallet": self.wallet,
-            "jupiter": self.jupiter,
+            "provider": self.jupiter,
             "blockhashes": self.blockhashes,
             "alts": self.alts,
             "recorder": self.recorder,

@@ -1,6 +1,6 @@
 """``galileo pause|resume|stop``: control a running instance without restarting it.
 
-They write or remove files in the state directory (see ``galileo.risk._control``); a running
+They write or remove files in the state directory (see ``galileo.risk.RiskControl``); a running
 instance notices within 0.25 s. They work whether or not an instance is running.
 """
 
@@ -9,14 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from galileo.risk._control import RiskControl
+from galileo.cli._common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    Subparsers,
+    add_config_argument,
+    load_or_report,
+)
+from galileo.risk import RiskControl
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from galileo._cli_config import add_config_argument
-
+def register(subparsers: Subparsers) -> None:
     pause = subparsers.add_parser(
         "pause",
         help="pause sending of a running instance (kill switch); it keeps quoting",
@@ -52,8 +56,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _control(args: argparse.Namespace) -> RiskControl | None:
-    from galileo._cli_config import load_or_report
-
     config = load_or_report(args.config)
     if config is None:
         return None

@@ -5,7 +5,6 @@ per IP (``galileo_quote_errors_total{ip,kind}``).
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -14,12 +13,31 @@ from urllib.parse import quote as _urlquote
 
 import attrs
 import trio
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
 
-from galileo._errors import GalileoError
-from galileo.jupiter._models import MalformedBody, Quote, SwapInstructions
+from galileo.model import (
+    BODY_PREVIEW,
+    BadRequest,
+    LegQuote,
+    Malformed,
+    MalformedBody,
+    NoRoute,
+    Provider,
+    QuoteError,
+    RateLimited,
+    ServerError,
+    SwapInstructions,
+    Timeout,
+    TransportFailed,
+)
 from galileo.net import HttpResponse, QuoteTransport, TransportError, TransportTimeout, ip_label
 from galileo.obs import Recorder
+from galileo.providers._jupiter_wire import (
+    Quote,
+    circular_quote,
+    leg_quote_with_floor,
+    parse_swap_instructions,
+)
 
 _log = logging.getLogger("galileo.jupiter")
 
@@ -32,95 +50,30 @@ _NO_ROUTE_CODES = frozenset(
         "TOKEN_NOT_TRADABLE",
     }
 )
-_BODY_PREVIEW = 200
 
-
-class QuoteErrorKind(enum.Enum):
-    """Why a quote-path call failed. Values are the ``kind`` metric label."""
-
-    NO_ROUTE = "no_route"
-    RATE_LIMITED = "rate_limited"
-    SERVER_ERROR = "server_error"
-    TIMEOUT = "timeout"
-    MALFORMED = "malformed"
-    TRANSPORT = "transport"
-    BAD_REQUEST = "bad_request"
-
-
-class QuoteError(GalileoError):
-    """A /quote or /swap-instructions call failed; ``kind``, ``status`` (0 below HTTP),
-    ``error_code`` (Jupiter's errorCode, if any), ``ip`` and a ``body`` preview say how."""
-
-    kind: QuoteErrorKind = QuoteErrorKind.BAD_REQUEST
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        ip: str = "",
-        status: int = 0,
-        body: bytes = b"",
-        error_code: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.ip = ip
-        self.status = status
-        self.body = body[:_BODY_PREVIEW]
-        self.error_code = error_code
-
-
-class NoRoute(QuoteError):
-    kind = QuoteErrorKind.NO_ROUTE
-
-
-class RateLimited(QuoteError):
-    kind = QuoteErrorKind.RATE_LIMITED
-
-
-class ServerError(QuoteError):
-    kind = QuoteErrorKind.SERVER_ERROR
-
-
-class Timeout(QuoteError):
-    kind = QuoteErrorKind.TIMEOUT
-
-
-class Malformed(QuoteError):
-    kind = QuoteErrorKind.MALFORMED
-
-
-class TransportFailed(QuoteError):
-    """Connect failure, reset, or a response that is not HTTP."""
-
-    kind = QuoteErrorKind.TRANSPORT
-
-
-class BadRequest(QuoteError):
-    """Any other non-2xx answer (our request was refused)."""
-
-    kind = QuoteErrorKind.BAD_REQUEST
+SWAP_INSTRUCTIONS_OPTIONS: dict[str, Any] = {
+    "wrapAndUnwrapSol": False,
+    "useSharedAccounts": False,
+    "skipUserAccountsRpcCalls": True,
+    # The API estimates the route's compute units instead of answering the 1.4M ceiling;
+    # the builder adds its margin on top and prices the fee from the result.
+    "dynamicComputeUnitLimit": True,
+}
+"""Body fields of every /swap-instructions call the builder makes (the token accounts exist
+already, see :class:`~galileo.tx.TokenAccounts`)."""
 
 
 class QuoteMetrics:
-    """``galileo_quote_errors_total{ip,kind}``, and ``galileo_quote_latency_seconds{ip,leg}``
-    when no Recorder provides it (``with_latency``)."""
+    """``galileo_quote_errors_total{ip,kind}`` (latency is the recorder's ``quote`` stage:
+    ``galileo_quote_latency_seconds{ip,leg}``)."""
 
-    def __init__(self, registry: CollectorRegistry, *, with_latency: bool = True) -> None:
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.errors = Counter(
             "galileo_quote_errors_total",
             "Failed Jupiter quote-path calls, by source IP and kind.",
             ["ip", "kind"],
             registry=registry,
         )
-        self.latency: Histogram | None = None
-        if with_latency:
-            self.latency = Histogram(
-                "galileo_quote_latency_seconds",
-                "Jupiter /quote latency by source IP and leg.",
-                ["ip", "leg"],
-                registry=registry,
-                buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2),
-            )
 
 
 @attrs.frozen
@@ -156,12 +109,15 @@ class QuoteOptions:
 
 
 class JupiterClient:
-    """``quote`` / ``swap_instructions`` / ``tokens`` against one Jupiter API.
+    """``quote`` / ``swap_instructions`` / ``tokens`` against one Jupiter API, and the
+    :class:`~galileo.model.LegProvider` of the self-hosted binary.
 
     Every call names the source IP (an :class:`~galileo.net.IpLease`'s ``ip``) and has a
     deadline (absolute, trio clock; default now + ``default_timeout`` seconds). Failures
-    raise a :class:`QuoteError` subclass and are counted per IP; a malformed body is also
-    logged with its context.
+    raise a :class:`~galileo.model.QuoteError` subclass and are counted per IP; a malformed
+    body is also logged with its context. ``options`` are the /quote parameters of
+    :meth:`quote_leg`. Without ``metrics``/``recorder`` the client counts into a registry of
+    its own (nothing is exported).
     """
 
     def __init__(
@@ -170,21 +126,79 @@ class JupiterClient:
         *,
         metrics: QuoteMetrics | None = None,
         recorder: Recorder | None = None,
+        options: QuoteOptions | None = None,
         default_timeout: float = 2.0,
     ) -> None:
         self._transport = transport
-        self._metrics = metrics
-        self._recorder = recorder
+        self._metrics = metrics if metrics is not None else QuoteMetrics(CollectorRegistry())
+        self._recorder = recorder if recorder is not None else Recorder()
+        self._options = options if options is not None else QuoteOptions()
         self._timeout = default_timeout
         self._suffixes: dict[QuoteOptions, str] = {}
-        if recorder is not None:
-            recorder.declare_stage(
-                "quote", labels=("ip", "leg"), doc="Jupiter /quote latency by source IP and leg."
-            )
+        self._recorder.declare_stage(
+            "quote", labels=("ip", "leg"), doc="Jupiter /quote latency by source IP and leg."
+        )
+
+    @property
+    def provider(self) -> Provider:
+        return Provider.JUPITER
 
     @property
     def transport(self) -> QuoteTransport:
         return self._transport
+
+    # -- the LegProvider seam ----------------------------------------------------------------
+
+    async def quote_leg(
+        self,
+        *,
+        ip: str,
+        input_mint: str,
+        output_mint: str,
+        amount: int,
+        leg: str,
+        deadline: float,
+    ) -> Quote:
+        return await self.quote(
+            ip=ip,
+            input_mint=input_mint,
+            output_mint=output_mint,
+            amount=amount,
+            options=self._options,
+            leg=leg,
+            deadline=deadline,
+        )
+
+    async def leg_instructions(
+        self, *, ip: str, quote: LegQuote, min_out: int, user_public_key: str, deadline: float
+    ) -> SwapInstructions:
+        return await self.swap_instructions(
+            ip=ip,
+            user_public_key=user_public_key,
+            quote_response=leg_quote_with_floor(_own(quote), min_out),
+            options=SWAP_INSTRUCTIONS_OPTIONS,
+            deadline=deadline,
+        )
+
+    async def round_trip_instructions(
+        self,
+        *,
+        ip: str,
+        buy: LegQuote,
+        sell: LegQuote,
+        min_out: int,
+        user_public_key: str,
+        deadline: float,
+    ) -> SwapInstructions:
+        return await self.swap_instructions(
+            ip=ip,
+            user_public_key=user_public_key,
+            quote_response=circular_quote(_own(buy), _own(sell), min_out),
+            options=SWAP_INSTRUCTIONS_OPTIONS,
+            deadline=deadline,
+        )
+
+    # -- the API -----------------------------------------------------------------------------
 
     async def quote(
         self,
@@ -239,10 +253,9 @@ class JupiterClient:
         response = await self._call(
             ip, "POST", "/swap-instructions", body, deadline, "instructions"
         )
-        if self._recorder is not None:
-            self._recorder.observe("instructions", trio.current_time() - started)
+        self._recorder.observe("instructions", trio.current_time() - started)
         try:
-            return SwapInstructions.parse(response.body)
+            return parse_swap_instructions(response.body)
         except MalformedBody as exc:
             raise self._malformed(ip, "swap-instructions", response, exc) from exc
 
@@ -262,10 +275,7 @@ class JupiterClient:
     # -- internals ---------------------------------------------------------------------------
 
     def _observe_latency(self, ip: str, leg: str, seconds: float) -> None:
-        if self._recorder is not None:
-            self._recorder.observe("quote", seconds, ip=ip_label(ip), leg=leg)
-        elif self._metrics is not None and self._metrics.latency is not None:
-            self._metrics.latency.labels(ip_label(ip), leg).observe(seconds)
+        self._recorder.observe("quote", seconds, ip=ip_label(ip), leg=leg)
 
     async def _call(
         self,
@@ -308,8 +318,7 @@ class JupiterClient:
         raise self._count(BadRequest(text, **kwargs))
 
     def _count(self, error: QuoteError) -> QuoteError:
-        if self._metrics is not None:
-            self._metrics.errors.labels(ip_label(error.ip), error.kind.value).inc()
+        self._metrics.errors.labels(ip_label(error.ip), error.kind.value).inc()
         return error
 
     def _malformed(
@@ -324,7 +333,7 @@ class JupiterClient:
                     "status": response.status,
                     "field": exc.field,
                     "reason": exc.reason,
-                    "body": response.body[:_BODY_PREVIEW].decode("utf-8", "replace"),
+                    "body": response.body[:BODY_PREVIEW].decode("utf-8", "replace"),
                 }
             },
         )
@@ -348,3 +357,10 @@ def _error_fields(body: bytes) -> tuple[str, str]:
 def no_route_codes() -> Sequence[str]:
     """errorCodes treated as "no route" (a normal skip, not an API failure)."""
     return sorted(_NO_ROUTE_CODES)
+
+
+def _own(quote: LegQuote) -> Quote:
+    """A leg this provider quoted (only its own quotes carry the raw body it sends back)."""
+    if not isinstance(quote, Quote):
+        raise TypeError(f"a {quote.provider} leg cannot be sent to Jupiter's /swap-instructions")
+    return quote

@@ -22,7 +22,7 @@ import trio
 
 from galileo._config import Config, LaunchConfig
 from galileo._secret import redact_text, redact_value
-from galileo.jupiter._errors import LaunchError, MintFilterError
+from galileo.jupiter_binary._errors import LaunchError, MintFilterError
 
 _log = logging.getLogger("galileo.jupiter")
 
@@ -334,7 +334,7 @@ def executable_for(config: Config) -> tuple[list[str], str]:
         if not jupiter.path:
             raise LaunchError("", "jupiter.path: required when jupiter.source = 'path'")
         return [str(Path(jupiter.path).expanduser())], "path"
-    from galileo.jupiter._install import JupiterInstaller
+    from galileo.jupiter_binary._install import JupiterInstaller
 
     path, tag = JupiterInstaller(jupiter).launch_executable()
     return [str(path)], tag

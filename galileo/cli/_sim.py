@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from galileo.cli._common import Subparsers
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from galileo.sim._process import add_world_arguments
+
+def register(subparsers: Subparsers) -> None:
+    from galileo.sim import add_world_arguments
 
     parser = subparsers.add_parser(
         "sim",
@@ -19,6 +21,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from galileo.sim._process import run_world
+    from galileo.sim import run_world
 
     return run_world(args)

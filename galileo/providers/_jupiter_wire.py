@@ -1,5 +1,6 @@
-"""Jupiter swap-API response models: /quote → :class:`Quote`, /swap-instructions →
-:class:`SwapInstructions`.
+"""Jupiter swap-API wire format: /quote → :class:`Quote` (a :class:`~galileo.model.LegQuote`),
+/swap-instructions → :class:`~galileo.model.SwapInstructions`, and the circular quote that
+merges two legs.
 
 Amounts arrive as decimal strings and become ``int``; unknown extra fields are ignored; the
 raw quote bytes are kept so the quote can be sent back unchanged as ``quoteResponse``.
@@ -17,16 +18,14 @@ from typing import Any
 
 import attrs
 
-from galileo._errors import GalileoError
-
-
-class MalformedBody(GalileoError, ValueError):
-    """A response body does not have the documented shape. ``field`` names what is wrong."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+from galileo.model import (
+    AccountMeta,
+    Instruction,
+    LegQuote,
+    MalformedBody,
+    Provider,
+    SwapInstructions,
+)
 
 
 def _amount(obj: Mapping[str, Any], key: str, *, where: str = "") -> int:
@@ -143,15 +142,12 @@ def _route_plan(value: Any) -> tuple[RoutePlanStep, ...]:
     return tuple(steps)
 
 
-@attrs.frozen
-class Quote:
+@attrs.frozen(kw_only=True)
+class Quote(LegQuote):
     """A /quote answer. ``raw`` is the exact JSON received (send it back as quoteResponse);
     ``received_at`` is the trio clock when the response was complete."""
 
-    input_mint: str
-    output_mint: str
-    in_amount: int
-    out_amount: int
+    provider: Provider = Provider.JUPITER
     other_amount_threshold: int
     swap_mode: str
     slippage_bps: int
@@ -161,7 +157,6 @@ class Quote:
     time_taken: float | None
     platform_fee: PlatformFee | None
     raw: bytes = attrs.field(repr=False, eq=False)
-    received_at: float = attrs.field(default=0.0, eq=False)
 
     @classmethod
     def parse(cls, body: bytes, *, received_at: float = 0.0) -> Quote:
@@ -209,22 +204,6 @@ class Quote:
         return tuple(step.swap_info.label for step in self.route_plan)
 
 
-@attrs.frozen
-class AccountMeta:
-    pubkey: str
-    is_signer: bool
-    is_writable: bool
-
-
-@attrs.frozen
-class Instruction:
-    """A Solana instruction as the API returns it (``data`` stays base64)."""
-
-    program_id: str
-    accounts: tuple[AccountMeta, ...]
-    data: str
-
-
 def _instruction(value: Any, where: str) -> Instruction:
     obj = _object(value, where)
     accounts_raw = obj.get("accounts")
@@ -255,47 +234,56 @@ def _instructions(value: Any, where: str) -> tuple[Instruction, ...]:
     return tuple(_instruction(item, f"{where}[{i}]") for i, item in enumerate(value))
 
 
-@attrs.frozen
-class SwapInstructions:
-    """A /swap-instructions answer."""
+def parse_swap_instructions(body: bytes) -> SwapInstructions:
+    """A /swap-instructions answer (raises :class:`~galileo.model.MalformedBody`)."""
+    data = _loads(body)
+    alts = data.get("addressLookupTableAddresses") or []
+    if not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
+        raise MalformedBody("addressLookupTableAddresses", "expected a list of strings")
+    cleanup = data.get("cleanupInstruction")
+    ledger = data.get("tokenLedgerInstruction")
+    sim_error = data.get("simulationError")
+    return SwapInstructions(
+        compute_budget_instructions=_instructions(
+            data.get("computeBudgetInstructions"), "computeBudgetInstructions"
+        ),
+        setup_instructions=_instructions(data.get("setupInstructions"), "setupInstructions"),
+        swap_instruction=_instruction(data.get("swapInstruction"), "swapInstruction"),
+        cleanup_instruction=(
+            None if cleanup is None else _instruction(cleanup, "cleanupInstruction")
+        ),
+        other_instructions=_instructions(data.get("otherInstructions"), "otherInstructions"),
+        token_ledger_instruction=(
+            None if ledger is None else _instruction(ledger, "tokenLedgerInstruction")
+        ),
+        address_lookup_table_addresses=tuple(alts),
+        prioritization_fee_lamports=_amount(data, "prioritizationFeeLamports"),
+        compute_unit_limit=_int(data, "computeUnitLimit"),
+        simulation_error=sim_error if isinstance(sim_error, dict) else None,
+        raw=bytes(body),
+    )
 
-    compute_budget_instructions: tuple[Instruction, ...]
-    setup_instructions: tuple[Instruction, ...]
-    swap_instruction: Instruction
-    cleanup_instruction: Instruction | None
-    other_instructions: tuple[Instruction, ...]
-    token_ledger_instruction: Instruction | None
-    address_lookup_table_addresses: tuple[str, ...]
-    prioritization_fee_lamports: int
-    compute_unit_limit: int
-    simulation_error: Mapping[str, Any] | None = None
-    raw: bytes = attrs.field(default=b"", repr=False, eq=False)
 
-    @classmethod
-    def parse(cls, body: bytes) -> SwapInstructions:
-        data = _loads(body)
-        alts = data.get("addressLookupTableAddresses") or []
-        if not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
-            raise MalformedBody("addressLookupTableAddresses", "expected a list of strings")
-        cleanup = data.get("cleanupInstruction")
-        ledger = data.get("tokenLedgerInstruction")
-        sim_error = data.get("simulationError")
-        return cls(
-            compute_budget_instructions=_instructions(
-                data.get("computeBudgetInstructions"), "computeBudgetInstructions"
-            ),
-            setup_instructions=_instructions(data.get("setupInstructions"), "setupInstructions"),
-            swap_instruction=_instruction(data.get("swapInstruction"), "swapInstruction"),
-            cleanup_instruction=(
-                None if cleanup is None else _instruction(cleanup, "cleanupInstruction")
-            ),
-            other_instructions=_instructions(data.get("otherInstructions"), "otherInstructions"),
-            token_ledger_instruction=(
-                None if ledger is None else _instruction(ledger, "tokenLedgerInstruction")
-            ),
-            address_lookup_table_addresses=tuple(alts),
-            prioritization_fee_lamports=_amount(data, "prioritizationFeeLamports"),
-            compute_unit_limit=_int(data, "computeUnitLimit"),
-            simulation_error=sim_error if isinstance(sim_error, dict) else None,
-            raw=bytes(body),
-        )
+def circular_quote(buy: Quote, sell: Quote, min_out: int) -> dict[str, Any]:
+    """The two legs merged into one ``base → base`` quote for /swap-instructions (needs the
+    binary's --allow-circular-arbitrage): routePlan = buy + sell, and outAmount =
+    otherAmountThreshold = ``min_out``, so the transaction reverts on chain unless it returns
+    at least that."""
+    merged = buy.raw_json()
+    sell_json = sell.raw_json()
+    merged["outputMint"] = sell_json.get("outputMint", buy.input_mint)
+    merged["outAmount"] = str(min_out)
+    merged["otherAmountThreshold"] = str(min_out)
+    merged["priceImpactPct"] = "0"
+    merged["routePlan"] = list(merged.get("routePlan") or []) + list(
+        sell_json.get("routePlan") or []
+    )
+    return merged
+
+
+def leg_quote_with_floor(quote: Quote, min_out: int) -> dict[str, Any]:
+    """``quote`` sent back with ``otherAmountThreshold = min_out``: the leg's swap fails on
+    chain unless it returns at least that."""
+    raw = quote.raw_json()
+    raw["otherAmountThreshold"] = str(min_out)
+    return raw

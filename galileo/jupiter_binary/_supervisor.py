@@ -1,7 +1,7 @@
 """The Jupiter process supervisor: launch, readiness, health, restarts, stop.
 
 One ``JupiterSupervisor.run()`` owns one child at a time inside its own nursery. The child
-runs under ``galileo.jupiter._guard`` in its own session: Ctrl-C at the terminal reaches
+runs under ``galileo.jupiter_binary._guard`` in its own session: Ctrl-C at the terminal reaches
 galileo only, galileo stops the child itself (SIGTERM to the process group, a grace period,
 SIGKILL), and if galileo dies without stopping it the guard's lifeline pipe closes and the
 guard takes the child down. So the child never outlives galileo.
@@ -22,7 +22,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import httpx
@@ -30,9 +30,14 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from galileo._config import Config
-from galileo.jupiter._childlog import ChildLog
-from galileo.jupiter._errors import JupiterError, LaunchError, MintFilterError, SupervisorFailed
-from galileo.jupiter._launch import (
+from galileo.jupiter_binary._childlog import ChildLog
+from galileo.jupiter_binary._errors import (
+    JupiterError,
+    LaunchError,
+    MintFilterError,
+    SupervisorFailed,
+)
+from galileo.jupiter_binary._launch import (
     LaunchCommand,
     base_url_of,
     build_launch_command,
@@ -42,17 +47,12 @@ from galileo.jupiter._launch import (
     resolve_filter_mints,
     source_env,
 )
-from galileo.jupiter._metrics import JupiterMetrics
-from galileo.jupiter._runtime import runtime_path, write_runtime
-from galileo.jupiter._state import JupiterState, RestartReason
+from galileo.jupiter_binary._metrics import JupiterMetrics
+from galileo.jupiter_binary._runtime import runtime_path, write_runtime
+from galileo.jupiter_binary._state import JupiterState, RestartReason
+from galileo.obs import Recorder
 
 _log = logging.getLogger("galileo.jupiter")
-
-
-class Recorder(Protocol):
-    """The part of ``galileo.obs.Recorder`` the supervisor uses."""
-
-    def observe(self, name: str, seconds: float, **labels: str) -> None: ...
 
 
 @attrs.frozen
@@ -109,8 +109,8 @@ class JupiterSupervisor:
         self._config = config
         self._jupiter = config.jupiter
         self._process = config.jupiter.process
-        self._metrics = JupiterMetrics(registry) if registry is not None else None
-        self._recorder = recorder
+        self._metrics = JupiterMetrics(registry if registry is not None else CollectorRegistry())
+        self._recorder = recorder if recorder is not None else Recorder()
         self._base_mints = (
             list(base_mints) if base_mints is not None else default_base_mints(config)
         )
@@ -232,8 +232,7 @@ class JupiterSupervisor:
             extra={"fields": {"from": self._state.value, "to": state.value, "pid": self.pid}},
         )
         self._state = state
-        if self._metrics is not None:
-            self._metrics.set_state(state)
+        self._metrics.set_state(state)
         for states, event in self._waiters:
             if state in states:
                 event.set()
@@ -294,8 +293,7 @@ class JupiterSupervisor:
             reason = outcome.reason or RestartReason.CRASH
             self._restarts += 1
             self._restart_reasons[reason.value] += 1
-            if self._metrics is not None:
-                self._metrics.restarts.labels(reason=reason.value).inc()
+            self._metrics.restarts.labels(reason=reason.value).inc()
             _log.warning(
                 "jupiter restarting",
                 extra={
@@ -366,7 +364,7 @@ class JupiterSupervisor:
         argv = list(command.argv)
         if self._use_guard:
             grace = f"{self._process.stop_grace_s:g}"
-            argv = [sys.executable, "-m", "galileo.jupiter._guard", grace, "--", *argv]
+            argv = [sys.executable, "-m", "galileo.jupiter_binary._guard", grace, "--", *argv]
         self._log.mark(f"spawn {command.display()}")
         proc = await trio.lowlevel.open_process(
             argv,
@@ -450,10 +448,8 @@ class JupiterSupervisor:
         self._ready_at = now
         assert self._spawned_at is not None
         ready_s = now - self._spawned_at
-        if self._metrics is not None:
-            self._metrics.ready_seconds.observe(ready_s)
-        if self._recorder is not None:
-            self._recorder.observe("jupiter_ready", ready_s)
+        self._metrics.ready_seconds.observe(ready_s)
+        self._recorder.observe("jupiter_ready", ready_s)
         self._last_error = ""
         self._set_state(JupiterState.READY)
         first_ready.set()
@@ -543,12 +539,8 @@ class JupiterSupervisor:
         self._last_health = HealthResult(
             ok=ok, seconds=round(seconds, 6), at=_now_iso(), error=error or ""
         )
-        if self._metrics is not None:
-            self._metrics.health_check_seconds.labels(result="ok" if ok else "fail").observe(
-                seconds
-            )
-        if self._recorder is not None:
-            self._recorder.observe("health_check", seconds)
+        self._metrics.health_check_seconds.labels(result="ok" if ok else "fail").observe(seconds)
+        self._recorder.observe("health_check", seconds)
         if not ok:
             _log.warning("jupiter health check failed", extra={"fields": {"error": error}})
         self._save_runtime()

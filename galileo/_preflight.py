@@ -1,8 +1,9 @@
-"""``galileo doctor``: everything that would block a run, checked up front."""
+"""Everything that would block a run, checked up front (what ``galileo doctor`` prints)."""
 
 from __future__ import annotations
 
 import platform
+import socket
 import sys
 from typing import Any, Literal
 
@@ -64,8 +65,6 @@ def _solders() -> Check:
 
 
 def _ports(config: Config) -> list[Check]:
-    from galileo._cli_config import port_is_free
-
     wanted: list[tuple[str, str, int]] = []
     if config.metrics.enabled:
         wanted.append(("metrics.port", config.metrics.host, config.metrics.port))
@@ -98,3 +97,18 @@ def _keypair(config: Config) -> Check:
     if result.status is KeyfileStatus.INSECURE_ALLOWED:
         return Check("keypair", "warn", result.message)
     return Check("keypair", "fail", result.message)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether ``host:port`` can be bound right now (port 0 is always free)."""
+    if port == 0:
+        return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like the servers themselves (trio sets SO_REUSEADDR): a port whose old connections
+        # sit in TIME_WAIT is free; one somebody listens on is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True

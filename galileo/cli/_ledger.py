@@ -11,7 +11,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+from galileo.cli._common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    Subparsers,
+    add_config_argument,
+    load_or_report,
+)
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*\Z")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -36,9 +43,7 @@ def parse_since_ms(text: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from galileo._cli_config import add_config_argument
-
+def register(subparsers: Subparsers) -> None:
     report = subparsers.add_parser(
         "report",
         help="PnL, success rates, tip/fee spend and stage latency from the ledger",
@@ -60,10 +65,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _report(args: argparse.Namespace) -> int:
-    from galileo._cli_config import load_or_report
-    from galileo.ledger._ledger import default_ledger_path, open_readonly
-    from galileo.ledger._models import LedgerError
-    from galileo.ledger._report import build_report, format_report
+    from galileo.ledger import (
+        LedgerError,
+        build_report,
+        default_ledger_path,
+        format_report,
+        open_readonly,
+    )
 
     since_ms: int | None = None
     try:

@@ -33,12 +33,19 @@ from typing import Any
 import attrs
 import httpx
 import trio
+from prometheus_client import CollectorRegistry
 
 from galileo._config import JupiterConfig
-from galileo.jupiter._errors import InstallError, VerificationError
-from galileo.jupiter._metrics import JupiterMetrics
-from galileo.jupiter._progress import NoProgress, Progress
-from galileo.jupiter._releases import Release, ReleaseAsset, download, find_release, list_releases
+from galileo.jupiter_binary._errors import InstallError, VerificationError
+from galileo.jupiter_binary._metrics import JupiterMetrics
+from galileo.jupiter_binary._progress import NoProgress, Progress
+from galileo.jupiter_binary._releases import (
+    Release,
+    ReleaseAsset,
+    download,
+    find_release,
+    list_releases,
+)
 
 _log = logging.getLogger("galileo.jupiter")
 
@@ -89,7 +96,7 @@ class JupiterInstaller:
         client_factory: ClientFactory | None = None,
     ) -> None:
         self._config = config
-        self._metrics = metrics
+        self._metrics = metrics if metrics is not None else JupiterMetrics(CollectorRegistry())
         self._progress = progress or NoProgress()
         self._client_factory = client_factory or _default_client
         self.install_dir = (
@@ -230,8 +237,7 @@ class JupiterInstaller:
             deadline_s=self._config.download_timeout_s,
             progress=self._progress,
         )
-        if self._metrics is not None:
-            self._metrics.download_seconds.observe(trio.current_time() - started)
+        self._metrics.download_seconds.observe(trio.current_time() - started)
         return path
 
     def _verify(self, tag: str, asset: str, digest: str) -> None:

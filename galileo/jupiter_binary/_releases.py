@@ -11,8 +11,8 @@ import attrs
 import httpx
 import trio
 
-from galileo.jupiter._errors import DownloadError, ReleaseError
-from galileo.jupiter._progress import NoProgress, Progress
+from galileo.jupiter_binary._errors import DownloadError, ReleaseError
+from galileo.jupiter_binary._progress import NoProgress, Progress
 
 _log = logging.getLogger("galileo.jupiter")
 

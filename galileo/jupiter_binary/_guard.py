@@ -1,6 +1,6 @@
 """A tiny parent for the Jupiter process that makes sure it never outlives galileo.
 
-``python -m galileo.jupiter._guard GRACE_S -- exe args…`` forks ``exe`` and waits for it.
+``python -m galileo.jupiter_binary._guard GRACE_S -- exe args…`` forks ``exe`` and waits for it.
 Its stdin is a pipe whose write end only galileo holds: when galileo exits for any reason
 (including SIGKILL), the pipe reads EOF and the guard stops the child (SIGTERM, GRACE_S,
 SIGKILL). The child also gets PR_SET_PDEATHSIG from the guard, which is single-threaded,
@@ -42,7 +42,7 @@ def _status(code: int) -> int:
 
 def main(argv: list[str]) -> int:
     if "--" not in argv or argv.index("--") != 1 or len(argv) < 3:
-        sys.stderr.write("usage: python -m galileo.jupiter._guard GRACE_S -- exe [args…]\n")
+        sys.stderr.write("usage: python -m galileo.jupiter_binary._guard GRACE_S -- exe [args…]\n")
         return 2
     grace_s = float(argv[0])
     command = argv[2:]

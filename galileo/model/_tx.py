@@ -1,4 +1,4 @@
-"""What the builder hands out: a signed transaction, or the reason it was not built."""
+"""What transaction building hands out: a signed transaction, or the reason it was not built."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ class TxSkipReason(enum.Enum):
     """The v0 message did not compile (e.g. too many accounts)."""
     TOO_LARGE = "too_large"
     """The signed transaction exceeds 1232 bytes."""
+    BUILD_TIMEOUT = "build timeout"
+    """Building did not finish within the executor's build deadline."""
 
 
 @attrs.frozen

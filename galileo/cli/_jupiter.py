@@ -10,12 +10,17 @@ import sys
 import time
 from typing import Any
 
-from galileo._cli_config import add_config_argument, load_or_report
+from galileo.cli._common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    Subparsers,
+    add_config_argument,
+    load_or_report,
+)
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
-
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     jupiter = subparsers.add_parser(
         "jupiter",
         help="install, pin, roll back, launch and supervise jupiter-swap-api",
@@ -80,9 +85,7 @@ def _setup_logging(config: Any) -> None:
 def _install(args: argparse.Namespace) -> int:
     import trio
 
-    from galileo.jupiter._errors import JupiterError
-    from galileo.jupiter._install import JupiterInstaller
-    from galileo.jupiter._progress import TextProgress
+    from galileo.jupiter_binary import JupiterError, JupiterInstaller, TextProgress
 
     config = load_or_report(args.config)
     if config is None:
@@ -108,8 +111,7 @@ def _install(args: argparse.Namespace) -> int:
 def _versions(args: argparse.Namespace) -> int:
     import trio
 
-    from galileo.jupiter._errors import JupiterError
-    from galileo.jupiter._install import JupiterInstaller
+    from galileo.jupiter_binary import JupiterError, JupiterInstaller
 
     config = load_or_report(args.config)
     if config is None:
@@ -143,8 +145,7 @@ def _versions(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from galileo.jupiter._errors import JupiterError
-    from galileo.jupiter._install import JupiterInstaller
+    from galileo.jupiter_binary import JupiterError, JupiterInstaller
 
     config = load_or_report(args.config)
     if config is None:
@@ -167,8 +168,9 @@ def _rollback(args: argparse.Namespace) -> int:
 def _args(args: argparse.Namespace) -> int:
     import trio
 
-    from galileo.jupiter._errors import InstallError, JupiterError
-    from galileo.jupiter._launch import (
+    from galileo.jupiter_binary import (
+        InstallError,
+        JupiterError,
         build_launch_command,
         default_base_mints,
         default_rpc_url,
@@ -213,8 +215,7 @@ def _args(args: argparse.Namespace) -> int:
 def _start(args: argparse.Namespace) -> int:
     import trio
 
-    from galileo.jupiter._errors import JupiterError
-    from galileo.jupiter._supervisor import JupiterSupervisor
+    from galileo.jupiter_binary import JupiterError, JupiterSupervisor
 
     config = load_or_report(args.config)
     if config is None:
@@ -249,7 +250,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _read_status(config: Any) -> tuple[dict[str, Any] | None, bool]:
-    from galileo.jupiter._runtime import pid_alive, read_runtime, runtime_path
+    from galileo.jupiter_binary import pid_alive, read_runtime, runtime_path
 
     record = read_runtime(runtime_path(config.state_dir))
     if record is None:
@@ -322,7 +323,7 @@ def _health(health: dict[str, Any]) -> str | None:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from galileo.jupiter._runtime import pid_alive
+    from galileo.jupiter_binary import pid_alive
 
     config = load_or_report(args.config)
     if config is None:

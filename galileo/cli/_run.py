@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from galileo._cli import EXIT_OK, EXIT_USAGE
+from galileo.cli._common import EXIT_OK, EXIT_USAGE, Subparsers, add_config_argument, load_or_report
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from galileo._cli_config import add_config_argument
-
+def register(subparsers: Subparsers) -> None:
     run = subparsers.add_parser(
         "run",
         help="run the bot (default target: the simulated world)",
@@ -34,7 +32,6 @@ def _run(args: argparse.Namespace) -> int:
     import trio
 
     from galileo._app import App, RunOptions
-    from galileo._cli_config import load_or_report
 
     config = load_or_report(args.config)
     if config is None:
