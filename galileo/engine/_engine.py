@@ -1,8 +1,8 @@
-"""QuoteEngine: the quote path wired from the configuration.
+"""QuoteEngine: the quote path.
 
-inventory (source IPs) → allocator (leases, cooldowns) → transport (fast | httpx) →
-JupiterClient → blind strategy (batches) → dispatcher (per-IP workers) → evaluator (profit
-kernel) → the ``opportunities`` channel the execution stage reads.
+allocator (leases, cooldowns) → leg provider (the Jupiter client) → blind strategy
+(batches) → dispatcher (per-IP workers) → evaluator (profit kernel) → the ``opportunities``
+channel the execution stage reads.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from galileo.engine._metrics import EngineMetrics
 from galileo.engine._models import EngineStats
 from galileo.model import Opportunity, QuoteError
 from galileo.net import (
-    CooldownPolicy,
     IpAllocator,
     IpInventory,
-    NetMetrics,
     QuoteTransport,
     make_transport,
 )
 from galileo.obs import Recorder
-from galileo.providers import JupiterClient, QuoteMetrics, QuoteOptions
+from galileo.providers import JupiterClient
 from galileo.strategy import BlindStrategy, needs_token_list, plans_summary
 
 _log = logging.getLogger("galileo.engine")
@@ -41,64 +39,32 @@ class QuoteEngine:
     the workers are running, and runs until cancelled (closing ``opportunities`` on exit).
     ``stats()`` is safe to call any time.
 
-    Test seams: ``inventory`` replaces IP discovery, ``transport`` replaces the HTTP client,
-    ``allow_loopback`` is passed to the inventory (the app sets it when running against the
-    simulated world).
+    The engine quotes through ``client`` on leases from ``allocator``; it owns neither (the
+    composition root, :mod:`galileo.pipeline`, shares them with execution and closes them).
+    :meth:`from_config` builds a stand-alone engine that owns its parts (tests, notebooks).
     """
 
     def __init__(
         self,
         config: Config,
         *,
-        jupiter_url: str,
-        registry: CollectorRegistry,
-        recorder: Recorder | None = None,
+        allocator: IpAllocator,
+        client: JupiterClient,
         opportunities: trio.MemorySendChannel[Opportunity],
-        inventory: IpInventory | None = None,
-        transport: QuoteTransport | None = None,
-        allow_loopback: bool | None = None,
+        registry: CollectorRegistry | None = None,
+        recorder: Recorder | None = None,
         tip_floor_lamports: Callable[[], int] | None = None,
         compute_unit_limit: int | None = None,
         run_id: str = "",
+        owned_transport: QuoteTransport | None = None,
     ) -> None:
         self._config = config
-        self._jupiter_url = jupiter_url
         self._recorder = recorder if recorder is not None else Recorder()
         self._opportunities = opportunities
-        network = config.network
-        if allow_loopback is None and config.sim.enabled:
-            allow_loopback = True
-        self.inventory = inventory or IpInventory.from_config(
-            network, allow_loopback=allow_loopback
-        )
-        self.allocator = IpAllocator(
-            self.inventory.ips,
-            max_inflight_per_ip=network.max_inflight_per_ip,
-            cooldown=CooldownPolicy.from_config(network),
-            metrics=NetMetrics(registry),
-        )
-        self.transport = transport or make_transport(
-            network.transport,
-            jupiter_url,
-            connect_timeout=network.connect_timeout_ms / 1000,
-            max_connections_per_ip=network.max_inflight_per_ip,
-        )
-        blind = config.strategy.blind
-        self.client = JupiterClient(
-            self.transport,
-            metrics=QuoteMetrics(registry),
-            recorder=recorder,
-            options=QuoteOptions(
-                slippage_bps=blind.slippage_bps,
-                max_accounts=blind.max_accounts,
-                only_direct_routes=blind.only_direct_routes,
-                restrict_intermediate_tokens=blind.restrict_intermediate_tokens,
-                dexes=tuple(blind.dexes),
-                exclude_dexes=tuple(blind.exclude_dexes),
-            ),
-            default_timeout=network.request_timeout_ms / 1000,
-        )
-        self._metrics = EngineMetrics(registry)
+        self.allocator = allocator
+        self.client = client
+        self._owned_transport = owned_transport
+        self._metrics = EngineMetrics(registry if registry is not None else CollectorRegistry())
         strategy = config.strategy
         self._evaluator = Evaluator(
             config.execution,
@@ -116,6 +82,45 @@ class QuoteEngine:
         self._started_at: float | None = None
         self._last_sample: tuple[float, int] | None = None
 
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        jupiter_url: str,
+        opportunities: trio.MemorySendChannel[Opportunity],
+        registry: CollectorRegistry | None = None,
+        recorder: Recorder | None = None,
+        inventory: IpInventory | None = None,
+        transport: QuoteTransport | None = None,
+    ) -> QuoteEngine:
+        """A stand-alone engine: its own IP inventory (``inventory`` replaces discovery;
+        loopback allowed against the simulated world), allocator and Jupiter client over
+        ``transport`` (default: ``network.transport`` to ``jupiter_url``), closed when
+        ``run`` ends."""
+        registry = registry if registry is not None else CollectorRegistry()
+        network = config.network
+        inventory = inventory or IpInventory.from_config(
+            network, allow_loopback=True if config.sim.enabled else None
+        )
+        transport = transport or make_transport(
+            network.transport,
+            jupiter_url,
+            connect_timeout=network.connect_timeout_ms / 1000,
+            max_connections_per_ip=network.max_inflight_per_ip,
+        )
+        return cls(
+            config,
+            allocator=IpAllocator.for_network(network, inventory.ips, registry=registry),
+            client=JupiterClient.for_config(
+                config, transport, registry=registry, recorder=recorder
+            ),
+            opportunities=opportunities,
+            registry=registry,
+            recorder=recorder,
+            owned_transport=transport,
+        )
+
     async def _resolve_strategy(self) -> BlindStrategy:
         blind = self._config.strategy.blind
         available: list[str] = []
@@ -123,7 +128,7 @@ class QuoteEngine:
             # A base mint without intermediate mints quotes every token the API routes.
             deadline = trio.current_time() + self._config.network.request_timeout_ms / 1000
             try:
-                available = await self.client.tokens(ip=self.inventory.ips[0], deadline=deadline)
+                available = await self.client.tokens(ip=self.allocator.ips[0], deadline=deadline)
             except QuoteError as exc:
                 _log.warning("token list unavailable", extra={"fields": {"error": str(exc)}})
         strategy = BlindStrategy.from_config(
@@ -159,9 +164,8 @@ class QuoteEngine:
                     "quote engine started",
                     extra={
                         "fields": {
-                            "ips": [ip or "default" for ip in self.inventory.ips],
+                            "ips": [ip or "default" for ip in self.allocator.ips],
                             "transport": self._config.network.transport,
-                            "jupiter_url": self._jupiter_url,
                         }
                     },
                 )
@@ -169,8 +173,9 @@ class QuoteEngine:
                     await nursery.start(self.dispatcher.run)
                     task_status.started()
         finally:
-            with trio.CancelScope(shield=True):
-                await self.transport.aclose()
+            if self._owned_transport is not None:
+                with trio.CancelScope(shield=True):
+                    await self._owned_transport.aclose()
 
     def stats(self) -> EngineStats:
         """Totals, quote rates (overall and since the previous ``stats()`` call), per-IP

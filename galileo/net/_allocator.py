@@ -195,6 +195,18 @@ class IpAllocator:
         self._clock = clock
         self._waiters: deque[_Waiter] = deque()
 
+    @classmethod
+    def for_network(
+        cls, network: NetworkConfig, ips: Iterable[str], *, registry: CollectorRegistry
+    ) -> IpAllocator:
+        """The allocator ``network`` describes, over ``ips``, metrics on ``registry``."""
+        return cls(
+            ips,
+            max_inflight_per_ip=network.max_inflight_per_ip,
+            cooldown=CooldownPolicy.from_config(network),
+            metrics=NetMetrics(registry),
+        )
+
     @property
     def ips(self) -> list[str]:
         return list(self._order)

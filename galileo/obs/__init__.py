@@ -15,6 +15,7 @@ from galileo.obs._logging import (
     configure_logging,
     reset_logging,
 )
+from galileo.obs._observability import Observability
 from galileo.obs._recorder import (
     DEFAULT_BUCKETS,
     KNOWN_STAGES,
@@ -44,6 +45,7 @@ __all__ = [
     "Histogram",
     "JsonFormatter",
     "MetricsServer",
+    "Observability",
     "Recorder",
     "RedactingFilter",
     "Series",

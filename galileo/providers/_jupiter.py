@@ -15,6 +15,7 @@ import attrs
 import trio
 from prometheus_client import CollectorRegistry, Counter
 
+from galileo._config import Config
 from galileo.model import (
     BODY_PREVIEW,
     BadRequest,
@@ -137,6 +138,33 @@ class JupiterClient:
         self._suffixes: dict[QuoteOptions, str] = {}
         self._recorder.declare_stage(
             "quote", labels=("ip", "leg"), doc="Jupiter /quote latency by source IP and leg."
+        )
+
+    @classmethod
+    def for_config(
+        cls,
+        config: Config,
+        transport: QuoteTransport,
+        *,
+        registry: CollectorRegistry,
+        recorder: Recorder | None = None,
+    ) -> JupiterClient:
+        """The quote-path client ``config`` describes (the blind strategy's /quote
+        parameters, the network's request timeout), metrics on ``registry``."""
+        blind = config.strategy.blind
+        return cls(
+            transport,
+            metrics=QuoteMetrics(registry),
+            recorder=recorder,
+            options=QuoteOptions(
+                slippage_bps=blind.slippage_bps,
+                max_accounts=blind.max_accounts,
+                only_direct_routes=blind.only_direct_routes,
+                restrict_intermediate_tokens=blind.restrict_intermediate_tokens,
+                dexes=tuple(blind.dexes),
+                exclude_dexes=tuple(blind.exclude_dexes),
+            ),
+            default_timeout=config.network.request_timeout_ms / 1000,
         )
 
     @property

@@ -1,0 +1,164 @@
+"""What a run reports: the live ``/status`` document and the summary printed (and written to
+``--summary-json``) when it ends — typed values with their JSON form and the human text.
+
+The JSON keys are the interface operators and tools read (``submitted``, ``landed``,
+``pnl_lamports``, ``wallet_delta_lamports``, …); they do not change when fields are added.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from galileo._liveview import format_ms
+from galileo.engine import EngineStats
+from galileo.execution import ExecutorStats
+from galileo.ledger import LedgerReport
+
+
+@attrs.frozen(kw_only=True)
+class SimStatus:
+    """The simulated world, when it runs in this process."""
+
+    enabled: bool
+    seed: int
+    rpc_url: str | None = None
+    jito_url: str | None = None
+    wallet: str | None = None
+    slot: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"enabled": self.enabled, "seed": self.seed}
+        if self.rpc_url is not None:
+            doc.update(rpc_url=self.rpc_url, jito_url=self.jito_url, wallet=self.wallet)
+            doc["slot"] = self.slot
+        return doc
+
+
+@attrs.frozen(kw_only=True)
+class RunStatus:
+    """The ``/status`` document (the endpoint masks secrets once more)."""
+
+    state: str
+    version: str
+    fast_backend: str
+    uptime_s: float
+    dry_run: bool
+    risk: dict[str, object]
+    metrics_url: str
+    jupiter_url: str
+    jupiter: dict[str, Any] | None
+    engine: EngineStats | None
+    execution: ExecutorStats | None
+    tip_floor_lamports: int | None
+    stages: dict[str, Any]
+    sim: SimStatus
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "version": self.version,
+            "fast_backend": self.fast_backend,
+            "uptime_s": self.uptime_s,
+            "dry_run": self.dry_run,
+            "risk": self.risk,
+            "metrics_url": self.metrics_url,
+            "jupiter_url": self.jupiter_url,
+            "jupiter": self.jupiter,
+            "engine": self.engine.as_dict() if self.engine else None,
+            "execution": self.execution.as_dict() if self.execution else None,
+            "tip_floor_lamports": self.tip_floor_lamports,
+            "stages": self.stages,
+            "sim": self.sim.to_json(),
+        }
+
+
+@attrs.frozen(kw_only=True)
+class RunSummary:
+    """What a run did. ``pnl_lamports`` is the ledger's view (realised changes of every row
+    of this ledger), ``wallet_delta_lamports`` the chain's (wallet after − before; ``None``
+    when a reading is missing)."""
+
+    version: str
+    fast_backend: str
+    started_at: float
+    duration_s: float
+    stop_reason: str
+    engine: EngineStats | None
+    execution: ExecutorStats | None
+    ledger: LedgerReport | None
+    stages: dict[str, Any]
+    wallet_start: int | None
+    wallet_end: int | None
+
+    @property
+    def wallet_delta_lamports(self) -> int | None:
+        if self.wallet_start is None or self.wallet_end is None:
+            return None
+        return self.wallet_end - self.wallet_start
+
+    @property
+    def pnl_lamports(self) -> int:
+        """Realised PnL of the ledger: landed trades plus what failed ones cost on chain."""
+        if self.ledger is None:
+            return 0
+        return self.ledger.realised_pnl_lamports + self.ledger.realised_other_lamports
+
+    def to_json(self) -> dict[str, Any]:
+        stats = self.execution
+        return {
+            "version": self.version,
+            "fast_backend": self.fast_backend,
+            "started_at": self.started_at,
+            "duration_s": self.duration_s,
+            "stop_reason": self.stop_reason,
+            "submitted": stats.submitted if stats else 0,
+            "landed": stats.landed if stats else 0,
+            "failed": (stats.failed + stats.expired) if stats else 0,
+            "dry_run": stats.dry_run if stats else 0,
+            "pnl_lamports": self.pnl_lamports,
+            "wallet_delta_lamports": self.wallet_delta_lamports,
+            "engine": self.engine.as_dict() if self.engine else None,
+            "execution": stats.as_dict() if stats else None,
+            "ledger": self.ledger.to_json() if self.ledger else None,
+            "stages": self.stages,
+        }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The human summary printed when a run ends (from :meth:`RunSummary.to_json`)."""
+    lines = [
+        f"galileo {summary['version']} ({summary['fast_backend']} core) ran "
+        f"{summary['duration_s']:.1f} s — stopped: {summary['stop_reason'] or 'done'}",
+    ]
+    engine = summary.get("engine") or {}
+    if engine:
+        lines.append(
+            f"quotes {engine.get('quotes', 0)} ({engine.get('quotes_per_second', 0.0):.0f}/s), "
+            f"opportunities {engine.get('opportunities', 0)}"
+        )
+    if "submitted" in summary:
+        delta = summary.get("wallet_delta_lamports")
+        lines.append(
+            f"submitted {summary['submitted']}, landed {summary['landed']}, "
+            f"failed {summary['failed']}, dry-run {summary.get('dry_run', 0)}"
+        )
+        lines.append(
+            f"pnl {summary['pnl_lamports']} lamports (ledger), wallet delta "
+            f"{'unknown' if delta is None else delta} lamports (chain)"
+            + ("" if delta is None or delta == summary["pnl_lamports"] else "  ← MISMATCH")
+        )
+    stages = summary.get("stages", {})
+    if stages:
+        lines.append(f"{'stage':<14}{'count':>9}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+        for name, stage in stages.items():
+            total = stage["total"]
+            if not total.get("count"):
+                continue
+            lines.append(
+                f"{name:<14}{total['count']:>9}"
+                f"{format_ms(total.get('p50')):>10}{format_ms(total.get('p99')):>10}"
+                f"{format_ms(total.get('max')):>10}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,313 @@
+"""The composition root: every shared part built once from a ``Config``, wired engine →
+execution, and run as one task that drains before it returns.
+
+Shared parts (one each per process): the IP allocator and its source IPs, the quote
+transport and Jupiter client (quotes *and* swap instructions), the execution JSON-RPC
+client, the tip floor, the ledger (opened by the caller), the landers. The engine and the
+executor receive them; nothing below this module builds a shared part of its own, so there
+is no construction order to get right and no part to take out of another.
+
+Lifetime: :meth:`Pipeline.run` starts the background services (tip floor, blockhash
+refresher, landing tracker), reads the wallet, then runs the executor and the engine until
+:meth:`Pipeline.request_drain`; then the engine stops quoting, the executor finishes what it
+holds, and the wallet is read again — so the ledger's PnL and the chain's balance change
+describe the same transactions. :class:`galileo._app.App` owns the process lifecycle around it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import attrs
+import trio
+
+from galileo._config import Config
+from galileo._solana import WSOL_MINT
+from galileo.engine import QuoteEngine
+from galileo.execution import ChainReader, Executor
+from galileo.landers import Landers, LandingTracker, TipFloor, tip_floor_url
+from galileo.ledger import AsyncLedger
+from galileo.model import Opportunity, RouteMode
+from galileo.net import (
+    HttpxClients,
+    IpAllocator,
+    IpHashRing,
+    IpInventory,
+    JsonRpcClient,
+    QuoteTransport,
+    RpcError,
+    make_transport,
+)
+from galileo.obs import Observability
+from galileo.providers import JupiterClient
+from galileo.risk import RiskGate
+from galileo.tx import (
+    AltCache,
+    BlockhashRefresher,
+    TxBuilder,
+    Wallet,
+    associated_token_address,
+)
+
+_log = logging.getLogger("galileo.pipeline")
+
+OPPORTUNITY_QUEUE = 16
+"""Opportunities the engine may hand over before the executor takes them."""
+
+BLOCKHASH_READY_TIMEOUT_S = 30.0
+"""How long the first blockhash may take before the run fails."""
+
+WALLET_READ_TIMEOUT_S = 10.0
+"""How long the closing wallet read may take (the summary then says "unknown")."""
+
+DRAIN_GRACE_S = 15.0
+"""Added to ``landers.landing_timeout_s``: how long a drain waits for attempts in flight."""
+
+
+@attrs.frozen(kw_only=True)
+class Endpoints:
+    """Where execution talks to: the configured URLs, or the simulated world's faces."""
+
+    rpc_url: str
+    jito_urls: tuple[str, ...]
+    wallet_path: str
+    sim_jito_url: str | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        config: Config,
+        *,
+        sim_rpc_url: str | None = None,
+        sim_jito_url: str | None = None,
+        sim_wallet_path: str | None = None,
+    ) -> Endpoints:
+        """The configured endpoints; against the simulated world its faces fill what the
+        configuration leaves empty."""
+        rpc_url = config.execution.rpc_url.reveal() or (sim_rpc_url or "")
+        jito_urls = (sim_jito_url,) if sim_jito_url else ()
+        wallet_path = config.wallet.keypair_path or (sim_wallet_path or "")
+        return cls(
+            rpc_url=rpc_url, jito_urls=jito_urls, wallet_path=wallet_path, sim_jito_url=sim_jito_url
+        )
+
+
+@attrs.define(eq=False)
+class Pipeline:
+    """Every part of one trading pipeline, built once by :meth:`build`."""
+
+    config: Config
+    ips: tuple[str, ...]
+    allocator: IpAllocator
+    transport: QuoteTransport
+    jupiter: JupiterClient
+    rpc: JsonRpcClient
+    tip_floor: TipFloor | None
+    wallet: Wallet
+    blockhashes: BlockhashRefresher
+    builder: TxBuilder
+    landers: Landers
+    tracker: LandingTracker
+    executor: Executor
+    engine: QuoteEngine
+    _opportunities: trio.MemoryReceiveChannel[Opportunity]
+    _drain: trio.Event = attrs.field(factory=trio.Event)
+    wallet_start: int | None = None
+    wallet_end: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        config: Config,
+        endpoints: Endpoints,
+        *,
+        jupiter_url: str,
+        obs: Observability,
+        risk: RiskGate,
+        ledger: AsyncLedger,
+        clients: HttpxClients,
+        inventory: IpInventory | None = None,
+    ) -> Pipeline:
+        """Build the shared parts, then the engine and the execution stack over them.
+        ``inventory`` replaces source-IP discovery (tests)."""
+        network, execution = config.network, config.execution
+        registry, recorder = obs.registry, obs.recorder
+        inventory = inventory or IpInventory.from_config(
+            network, allow_loopback=True if config.sim.enabled else None
+        )
+        ips = tuple(inventory.ips)
+        allocator = IpAllocator.for_network(network, ips, registry=registry)
+        transport = make_transport(
+            network.transport,
+            jupiter_url,
+            connect_timeout=network.connect_timeout_ms / 1000,
+            max_connections_per_ip=network.max_inflight_per_ip,
+        )
+        jupiter = JupiterClient.for_config(config, transport, registry=registry, recorder=recorder)
+        rpc = JsonRpcClient.on_ip(endpoints.rpc_url, clients=clients)
+        tip = execution.tip
+        tip_floor = (
+            TipFloor(
+                tip_floor_url(tip.floor_url, endpoints.sim_jito_url),
+                clients=clients,
+                percentile=tip.floor_percentile,
+                interval_s=tip.floor_refresh_s,
+            )
+            if tip.policy == "floor"
+            else None
+        )
+        wallet = Wallet.load(
+            endpoints.wallet_path, allow_insecure=config.wallet.allow_insecure_permissions
+        )
+        slot_time_s = config.sim.slot_ms / 1000 if config.sim.enabled else 0.4
+        blockhashes = BlockhashRefresher(
+            rpc,
+            interval_s=execution.blockhash_refresh_ms / 1000,
+            slot_time_s=slot_time_s,
+            min_remaining_blocks=execution.blockhash_min_remaining_blocks,
+            max_age_s=execution.blockhash_max_age_ms / 1000,
+            recorder=recorder,
+        )
+        builder = TxBuilder(
+            execution,
+            wallet=wallet,
+            provider=jupiter,
+            blockhashes=blockhashes,
+            alts=AltCache(rpc),
+            recorder=recorder,
+            registry=registry,
+            route_mode=RouteMode(execution.route_mode),
+        )
+        landers = Landers(
+            config.landers,
+            clients=clients,
+            hashring=IpHashRing(list(ips)),
+            registry=registry,
+            recorder=recorder,
+            jito_urls=endpoints.jito_urls,
+            rpc_urls=[endpoints.rpc_url],
+            healthy=allocator.healthy,
+        )
+        tracker = LandingTracker(
+            config.landers,
+            rpc=rpc,
+            landers=landers,
+            registry=registry,
+            recorder=recorder,
+            poll_interval_s=slot_time_s,
+        )
+        executor = Executor(
+            config,
+            risk=risk,
+            ledger=ledger,
+            builder=builder,
+            landers=landers,
+            tracker=tracker,
+            chain=ChainReader(rpc),
+            registry=registry,
+            recorder=recorder,
+            trace=obs.trace,
+        )
+        send, receive = trio.open_memory_channel[Opportunity](OPPORTUNITY_QUEUE)
+        engine = QuoteEngine(
+            config,
+            allocator=allocator,
+            client=jupiter,
+            opportunities=send,
+            registry=registry,
+            recorder=recorder,
+            tip_floor_lamports=tip_floor.lamports if tip_floor is not None else None,
+        )
+        return cls(
+            config=config,
+            ips=ips,
+            allocator=allocator,
+            transport=transport,
+            jupiter=jupiter,
+            rpc=rpc,
+            tip_floor=tip_floor,
+            wallet=wallet,
+            blockhashes=blockhashes,
+            builder=builder,
+            landers=landers,
+            tracker=tracker,
+            executor=executor,
+            engine=engine,
+            opportunities=receive,
+        )
+
+    # -- running -------------------------------------------------------------------------------
+
+    def request_drain(self) -> None:
+        """Stop quoting, take no new opportunity, let the attempts in flight finish."""
+        self._drain.set()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Services, the opening wallet read, then executor and engine until
+        :meth:`request_drain`; returns after the drain and the closing wallet read."""
+        try:
+            async with trio.open_nursery() as services:
+                if self.tip_floor is not None:
+                    await services.start(self.tip_floor.run)
+                with trio.fail_after(BLOCKHASH_READY_TIMEOUT_S):
+                    await services.start(self.blockhashes.run)
+                await services.start(self.tracker.run)
+                self.wallet_start = await self.wallet_total()
+                await self._trade(task_status)
+                with trio.move_on_after(WALLET_READ_TIMEOUT_S):
+                    self.wallet_end = await self.wallet_total()
+                services.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.transport.aclose()
+
+    async def _trade(self, task_status: trio.TaskStatus[None]) -> None:
+        engine_scope = trio.CancelScope()
+
+        async def run_engine(*, task_status: trio.TaskStatus[None]) -> None:
+            with engine_scope:
+                await self.engine.run(task_status=task_status)
+
+        async with trio.open_nursery() as trading:
+            await trading.start(self.executor.run, self._opportunities)
+            await trading.start(run_engine)
+            task_status.started()
+            await self._drain.wait()
+            engine_scope.cancel()
+            self.executor.stop_intake()
+            timeout = self.config.landers.landing_timeout_s + DRAIN_GRACE_S
+            with trio.move_on_after(timeout) as drain:
+                await self.executor.drained.wait()
+            if drain.cancelled_caught:
+                _log.warning(
+                    "drain timed out",
+                    extra={"fields": {"stats": self.executor.stats().as_dict()}},
+                )
+            trading.cancel_scope.cancel()
+
+    async def wallet_total(self, base_mint: str = WSOL_MINT) -> int:
+        """SOL lamports plus the base-token balance of the wallet, read from the chain.
+
+        The difference of two readings is the run's ``wallet_delta_lamports``; with a
+        wrapped-SOL base both terms are lamports.
+        """
+        owner = self.wallet.pubkey_str
+        lamports = await self.rpc.call("getBalance", [owner, {"commitment": "confirmed"}])
+        ata = str(associated_token_address(owner, base_mint))
+        try:
+            token = await self.rpc.call(
+                "getTokenAccountBalance", [ata, {"commitment": "confirmed"}]
+            )
+        except RpcError:  # no token account yet: nothing held
+            token = {"value": {"amount": "0"}}
+        return int(lamports["value"]) + int(token["value"]["amount"])
+
+
+def with_sim_source_ips(config: Config, source_ips: Sequence[str]) -> Config:
+    """Against the simulated world, spread requests over its loopback source IPs unless the
+    operator chose IPs themselves."""
+    if not config.sim.enabled or config.network.manual_ips or not source_ips:
+        return config
+    network = attrs.evolve(config.network, enable_multiple_ip=True, manual_ips=list(source_ips))
+    return attrs.evolve(config, network=network)
