@@ -22,8 +22,9 @@ unit: build
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(DEPS_STAMP)
-	$(PY) -m ruff check galileo tests benches
-	$(PY) -m ruff format --check galileo tests benches
+	$(PY) -m ruff check galileo tests benches tools
+	$(PY) -m ruff format --check galileo tests benches tools
+	$(PY) tools/check_layers.py
 
 typecheck: $(DEPS_STAMP)
 	$(PY) -m mypy
