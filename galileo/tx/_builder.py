@@ -18,14 +18,15 @@ from __future__ import annotations
 import base64
 import logging
 import random
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import trio
 from prometheus_client import CollectorRegistry
 from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.hash import Hash
 from solders.instruction import Instruction as SoldersInstruction
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
 
 from galileo._config import ExecutionConfig
@@ -277,7 +278,7 @@ class TxBuilder:
         mode: RouteMode,
         answers: Sequence[SwapInstructions],
         tables: Sequence[AddressLookupTableAccount],
-    ) -> tuple[Any, bytes, Hash, int, tuple[str, int, int]] | TxSkip:
+    ) -> tuple[MessageV0, bytes, Hash, int, tuple[str, int, int]] | TxSkip:
         # Compute budget: the API's estimate plus the margin, but never a priority fee above
         # the one the minimum-out covers (the margin shrinks first; then skip).
         api_limit = sum(a.compute_unit_limit for a in answers)
@@ -347,7 +348,7 @@ class TxBuilder:
             )
         return message, raw, blockhash, last_valid, (str(tip_account), fee, cu_limit)
 
-    def _convert(self, instructions: Any) -> list[SoldersInstruction]:
+    def _convert(self, instructions: Iterable[Instruction]) -> list[SoldersInstruction]:
         pubkey = self._pubkeys
         return [to_solders(ix, pubkey) for ix in instructions]
 
