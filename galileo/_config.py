@@ -431,7 +431,8 @@ class RiskConfig:
     kill_switch_file: str = setting(
         "",
         "While this file exists, sending is paused; empty = <state_dir>/PAUSE, the file "
-        "`galileo pause` / `galileo resume` create and remove.",
+        "`galileo pause` / `galileo resume` create and remove. A relative path is relative to "
+        "the configuration file's directory.",
     )
     dry_run: bool = setting(False, "Build and sign but never send.")
 
@@ -559,7 +560,11 @@ class SimConfig:
 class Config:
     """The whole configuration. Sections appear in the TOML file as [tables]."""
 
-    state_dir: str = setting(".galileo", "Ledger, logs, wallet of the sim, runtime files.")
+    state_dir: str = setting(
+        ".galileo",
+        "Ledger, logs, wallet of the sim, runtime and control files. A relative path is "
+        "relative to the configuration file's directory (the working directory without one).",
+    )
     jupiter: JupiterConfig = setting(factory=JupiterConfig, doc="The Jupiter binary.")
     network: NetworkConfig = setting(factory=NetworkConfig, doc="Source IPs and transports.")
     strategy: StrategyConfig = setting(factory=StrategyConfig, doc="What to quote.")

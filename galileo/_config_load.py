@@ -75,7 +75,18 @@ def load_config(
     if errors:
         raise ConfigErrors(errors)
     assert config is not None
-    return config
+    return _with_absolute_state(config, file.parent if file is not None else Path.cwd())
+
+
+def _with_absolute_state(config: Config, base: Path) -> Config:
+    """``state_dir`` and ``risk.kill_switch_file`` made absolute: relative to the directory of
+    the configuration file (the working directory without one), so the bot and a control
+    command run from elsewhere with the same file agree on where the state is."""
+    state_dir = str((base / config.state_dir).absolute())
+    risk = config.risk
+    if risk.kill_switch_file:
+        risk = attrs.evolve(risk, kill_switch_file=str((base / risk.kill_switch_file).absolute()))
+    return attrs.evolve(config, state_dir=state_dir, risk=risk)
 
 
 def read_toml(file: Path) -> dict[str, Any]:

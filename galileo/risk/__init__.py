@@ -12,7 +12,13 @@ See docs/risk.md.
 
 from __future__ import annotations
 
-from galileo.risk._control import PAUSE_FILE_NAME, STOP_FILE_NAME, ControlNote, RiskControl
+from galileo.risk._control import (
+    PAUSE_FILE_NAME,
+    STOP_FILE_NAME,
+    ControlAck,
+    ControlNote,
+    RiskControl,
+)
 from galileo.risk._gate import DEFAULT_POLL_INTERVAL_S, InflightSlot, RiskGate
 from galileo.risk._metrics import RiskMetrics
 from galileo.risk._types import (
@@ -31,6 +37,7 @@ __all__ = [
     "PAUSE_FILE_NAME",
     "STOP_FILE_NAME",
     "Allow",
+    "ControlAck",
     "ControlNote",
     "Decision",
     "InflightLimitError",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,7 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from galileo._config import RiskConfig
-from galileo.risk._control import RiskControl
+from galileo.risk._control import ControlAck, RiskControl
 from galileo.risk._metrics import RiskMetrics
 from galileo.risk._types import (
     Allow,
@@ -128,6 +129,7 @@ class RiskGate:
         self._window: deque[tuple[float, int]] = deque()
         self._window_sum = 0
         self._paused_gauge = False
+        self._acked: tuple[bool, bool, str] | None = None
         if control is not None and control.is_stop_requested():
             note = control.consume_stop()
             _log.warning(
@@ -255,11 +257,18 @@ class RiskGate:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Watch the control files every ``poll_interval_s`` even when no opportunity comes
         (keeps ``galileo_risk_paused`` current and notices ``galileo stop`` promptly)."""
-        self._refresh(self._clock(), force=True)
-        task_status.started()
-        while not self._stopped:
-            await trio.sleep(self._poll_interval_s)
-            self._causes(self._clock())
+        control = self.control
+        if control is not None:
+            control.announce(os.getpid())
+        try:
+            self._refresh(self._clock(), force=True)
+            task_status.started()
+            while not self._stopped:
+                await trio.sleep(self._poll_interval_s)
+                self._causes(self._clock())
+        finally:
+            if control is not None:
+                control.retire(os.getpid())
 
     # -- internals -------------------------------------------------------------------------
 
@@ -312,6 +321,10 @@ class RiskGate:
             return
         self._next_poll = now + self._poll_interval_s
         paused = control.is_paused()
+        note_id = ""
+        if paused:
+            note = control.pause_note()
+            note_id = note.id if note is not None else ""
         if paused != self._operator_paused:
             self._operator_paused = paused
             if paused:
@@ -330,6 +343,14 @@ class RiskGate:
         if not self._stopped and control.is_stop_requested():
             note = control.consume_stop()
             self.stop(note.describe() if note is not None else "")
+            note_id = note.id if note is not None else ""
+        ack = (paused, self._stopped, note_id)
+        if ack != self._acked:
+            # Tell `galileo pause|resume|stop` what this instance now does (and for which note).
+            self._acked = ack
+            control.acknowledge(
+                ControlAck(pid=os.getpid(), paused=paused, stopping=self._stopped, note_id=note_id)
+            )
 
     def _slide(self, now: float) -> None:
         horizon = now - self.config.loss_window_s
