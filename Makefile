@@ -26,6 +26,7 @@ lint: $(DEPS_STAMP)
 	$(PY) -m ruff format --check galileo tests benches tools
 	$(PY) tools/check_layers.py
 
+# mypy --strict over galileo, tests and benches ([tool.mypy] files in pyproject.toml).
 typecheck: $(DEPS_STAMP)
 	$(PY) -m mypy
 

@@ -28,7 +28,8 @@ _ids = itertools.count()
 
 
 def _record(name: str, benchmark: Any) -> None:
-    _results[name] = benchmark.stats.stats.median / OPS * 1e6  # µs per write
+    if benchmark.stats is not None:  # None under --benchmark-disable: the call ran once
+        _results[name] = benchmark.stats.stats.median / OPS * 1e6  # µs per write
 
 
 def _writes(ledger: Ledger) -> None:

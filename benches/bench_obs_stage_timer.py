@@ -27,7 +27,8 @@ perf_counter_ns = time.perf_counter_ns
 
 
 def _record(name: str, benchmark: Any) -> None:
-    _results[name] = benchmark.stats.stats.min / OPS * 1e9  # ns per operation
+    if benchmark.stats is not None:  # None under --benchmark-disable: the call ran once
+        _results[name] = benchmark.stats.stats.min / OPS * 1e9  # ns per operation
 
 
 def bare_pair() -> None:

@@ -34,6 +34,7 @@ import trio
 
 from galileo.net import FastTransport
 from galileo.providers import JupiterClient
+from tests.ports import free_port
 
 INFLIGHT = int(os.environ.get("BENCH_INFLIGHT", "8"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
@@ -134,13 +135,6 @@ http {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
     for _ in range(200):
         if proc.poll() is not None:
@@ -164,7 +158,7 @@ def server() -> Iterator[str]:
     )
     kind = os.environ.get("BENCH_SERVER", "nginx" if nginx else "raw")
     if kind == "nginx" and nginx:
-        port = _free_port()
+        port = free_port()
         conf = root / "nginx.conf"
         conf.write_text(_NGINX_CONF.format(root=root, port=port))
         proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(root)])
@@ -183,6 +177,8 @@ def server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()  # the raw server's port pipe
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -204,7 +200,8 @@ def _drive(make: Callable[[], Any], call: Callable[[Any], Awaitable[None]]) -> N
 
 
 def _record(name: str, benchmark: Any) -> None:
-    _results[name] = (REQUESTS // INFLIGHT * INFLIGHT) / benchmark.stats.stats.median
+    if benchmark.stats is not None:  # None under --benchmark-disable: the call ran once
+        _results[name] = (REQUESTS // INFLIGHT * INFLIGHT) / benchmark.stats.stats.median
 
 
 class H11Client:

@@ -45,9 +45,10 @@ from galileo.providers import (
     QuoteOptions,
     parse_swap_instructions,
 )
-from galileo.sim import WSOL_MINT, World
+from galileo.sim import WSOL_MINT
 from galileo.tx import AltCache, TxBuilder, Wallet
 from galileo.tx._assemble import PubkeyCache, to_solders
+from tests.worlds import dislocated_token, quiet_world
 
 SIZE = 1_000_000_000
 SAMPLES = 3_000
@@ -70,18 +71,8 @@ class Captured:
         self.tmp = tmp
 
     async def capture(self) -> None:
-        async with World(
-            seed=11,
-            rpc_port=0,
-            jito_port=0,
-            jupiter_port=0,
-            wallet_path=self.tmp / "wallet.json",
-            state_dir=str(self.tmp),
-            drift_bps_per_s=0,
-            dislocation_rate_per_s=0.0,
-        ) as world:
-            mint = next(m for m in world.market.tokens if m != WSOL_MINT)
-            world.dislocate(world.pool(mint, "Raydium"), 300)
+        async with quiet_world(self.tmp, seed=11) as world:
+            mint = dislocated_token(world)
             transport = FastTransport(world.jupiter_url)
             rpc = JsonRpcClient(world.rpc_url)
             jupiter = JupiterClient(transport)
@@ -145,10 +136,12 @@ class Captured:
         return built.wire
 
     def prepare_baselines(self) -> None:
+        opp = self.evaluator.evaluate(
+            self.batch, self.buy, Quote.parse(self.sell_bytes), ip="", now=0.0
+        )
+        assert isinstance(opp, Opportunity)
         built = self.builder.assemble(
-            self.evaluator.evaluate(  # type: ignore[arg-type]
-                self.batch, self.buy, Quote.parse(self.sell_bytes), ip="", now=0.0
-            ),
+            opp,
             parse_swap_instructions(self.si_bytes),
             self.tables,
         )

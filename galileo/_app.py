@@ -254,6 +254,7 @@ class App:
             risk=self.risk,
             ledger=ledger,
             clients=self.clients,
+            jupiter_ready=self.supervisor,
         )
         async with trio.open_nursery() as running:
             await running.start(pipeline.run)

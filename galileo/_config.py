@@ -199,10 +199,22 @@ class NetworkConfig:
         False, "Spread requests over several local source IPs (leases, per-IP cooldowns)."
     )
     manual_ips: list[str] = setting(
-        factory=list, doc="Source IPs to use; empty = auto-detect from the interfaces."
+        factory=list,
+        doc="Source IPs to use, as given (no family/blacklist/loopback filter); each must "
+        "accept a bind at startup. Empty = auto-detect from the interfaces.",
     )
     allow_loopback: bool = setting(
         False, "Keep loopback addresses in auto-detection (true automatically with the sim)."
+    )
+    ip_family: Literal["ipv4", "ipv6", "any"] = setting(
+        "ipv4", "Address family auto-detection keeps (and of the default-route fallback)."
+    )
+    ip_blacklist: list[str] = setting(
+        factory=list,
+        doc="Addresses or CIDRs auto-detection never uses (e.g. 10.0.0.5, 172.17.0.0/16).",
+    )
+    inventory_refresh_s: float = setting(
+        60.0, "Re-read the interfaces every N seconds while running; 0 = never.", ge=0
     )
     transport: Literal["fast", "httpx"] = setting(
         "fast", "Quote-path HTTP client: galileo's own HTTP/1.1 on trio, or httpx."
@@ -211,19 +223,57 @@ class NetworkConfig:
     request_timeout_ms: int = setting(2000, "Whole-request deadline on the quote path.", ge=1)
     max_inflight_per_ip: int = setting(8, "Concurrent requests per source IP.", ge=1)
     workers_per_ip: int = setting(0, "Quote workers per source IP; 0 = max_inflight_per_ip.", ge=0)
-    cooldown_429_initial_ms: int = setting(500, "First cooldown after HTTP 429 (doubles).", ge=0)
+    quote_rps_per_ip_max: float = setting(
+        0.0,
+        "Ceiling of the quote rate per source IP (requests/s); 0 = learn it from the answers "
+        "(adaptive pacing, see docs/networking/multi-ip.md).",
+        ge=0,
+    )
+    cooldown_429_initial_ms: int = setting(
+        500,
+        "First cooldown after HTTP 429; the answer's Retry-After replaces it when present. "
+        "Doubles per 429 episode, reset by a clean answer.",
+        ge=0,
+    )
     cooldown_429_max_ms: int = setting(30_000, "Cap of the 429 cooldown.", ge=0)
     cooldown_timeout_initial_ms: int = setting(250, "First cooldown after a timeout.", ge=0)
     cooldown_timeout_max_ms: int = setting(10_000, "Cap of the timeout cooldown.", ge=0)
+    cooldown_connect_error_initial_ms: int = setting(
+        250, "First cooldown after a refused, reset or broken connection.", ge=0
+    )
+    cooldown_connect_error_max_ms: int = setting(
+        2_000, "Cap of the connection-error cooldown.", ge=0
+    )
+    cooldown_5xx_initial_ms: int = setting(250, "First cooldown after an HTTP 5xx answer.", ge=0)
+    cooldown_5xx_max_ms: int = setting(5_000, "Cap of the 5xx cooldown.", ge=0)
 
     def problems(self) -> Iterator[Problem]:
         for i, ip in enumerate(self.manual_ips):
             if not _is_ip(ip):
                 yield (f"manual_ips[{i}]", f"{ip!r} is not an IP address")
+        blacklist: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for i, entry in enumerate(self.ip_blacklist):
+            try:
+                blacklist.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                yield (f"ip_blacklist[{i}]", f"{entry!r} is not an IP address or CIDR")
+        for i, ip in enumerate(self.manual_ips):
+            if _is_ip(ip):
+                address = ipaddress.ip_address(ip)
+                for network in blacklist:
+                    if address.version == network.version and address in network:
+                        yield (f"manual_ips[{i}]", f"{ip} is in ip_blacklist ({network})")
         if self.cooldown_429_initial_ms > self.cooldown_429_max_ms:
             yield ("cooldown_429_initial_ms", "greater than cooldown_429_max_ms")
         if self.cooldown_timeout_initial_ms > self.cooldown_timeout_max_ms:
             yield ("cooldown_timeout_initial_ms", "greater than cooldown_timeout_max_ms")
+        if self.cooldown_connect_error_initial_ms > self.cooldown_connect_error_max_ms:
+            yield (
+                "cooldown_connect_error_initial_ms",
+                "greater than cooldown_connect_error_max_ms",
+            )
+        if self.cooldown_5xx_initial_ms > self.cooldown_5xx_max_ms:
+            yield ("cooldown_5xx_initial_ms", "greater than cooldown_5xx_max_ms")
 
 
 # --- strategy -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from galileo._liveview import format_ms
-from galileo.engine import EngineStats
+from galileo.engine import EngineStats, IpStats
 from galileo.execution import ExecutorStats
 from galileo.ledger import LedgerReport
 
@@ -105,14 +105,35 @@ class RunSummary:
             return 0
         return self.ledger.realised_pnl_lamports + self.ledger.realised_other_lamports
 
+    def per_ip(self) -> dict[str, dict[str, float | int]]:
+        """Each source IP's quote-path requests by result, and the rate its pacer learned
+        (requests per second; the highest over its upstreams, 0 before the first answer)."""
+        if self.engine is None:
+            return {}
+        return {
+            ip.ip: {
+                "requests": ip.requests,
+                "ok": ip.requests - ip.rate_limited - _errors(ip),
+                "rate_limited": ip.rate_limited,
+                "errors": _errors(ip),
+                "learned_rps": round(max(ip.learned_rps.values(), default=0.0), 1),
+            }
+            for ip in self.engine.ips
+        }
+
     def to_json(self) -> dict[str, Any]:
         stats = self.execution
+        engine = self.engine
         return {
             "version": self.version,
             "fast_backend": self.fast_backend,
             "started_at": self.started_at,
             "duration_s": self.duration_s,
             "stop_reason": self.stop_reason,
+            "quotes_total": engine.quotes if engine else 0,
+            "quotes_per_second": round(engine.quotes_per_second, 1) if engine else 0.0,
+            "opportunities_total": engine.opportunities if engine else 0,
+            "per_ip": self.per_ip(),
             "submitted": stats.submitted if stats else 0,
             "landed": stats.landed if stats else 0,
             "failed": (stats.failed + stats.expired) if stats else 0,
@@ -124,6 +145,10 @@ class RunSummary:
             "ledger": self.ledger.to_json() if self.ledger else None,
             "stages": self.stages,
         }
+
+
+def _errors(ip: IpStats) -> int:
+    return ip.timeouts + ip.connect_errors + ip.server_errors
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -149,6 +174,16 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{'unknown' if delta is None else delta} lamports (chain)"
             + ("" if delta is None or delta == summary["pnl_lamports"] else "  ← MISMATCH")
         )
+    per_ip = summary.get("per_ip") or {}
+    if per_ip:
+        lines.append(
+            f"{'source ip':<16}{'requests':>10}{'ok':>10}{'429':>8}{'errors':>8}{'rps':>8}"
+        )
+        for ip, row in per_ip.items():
+            lines.append(
+                f"{ip:<16}{row['requests']:>10}{row['ok']:>10}{row['rate_limited']:>8}"
+                f"{row['errors']:>8}{row['learned_rps']:>8.1f}"
+            )
     stages = summary.get("stages", {})
     if stages:
         lines.append(f"{'stage':<14}{'count':>9}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")

@@ -28,7 +28,7 @@ from galileo.engine import QuoteEngine
 from galileo.execution import ChainReader, Executor
 from galileo.landers import Landers, LandingTracker, TipFloor, tip_floor_url
 from galileo.ledger import AsyncLedger
-from galileo.model import Opportunity, RouteMode
+from galileo.model import Opportunity, ReadinessGate, RouteMode
 from galileo.net import (
     HttpxClients,
     IpAllocator,
@@ -128,13 +128,15 @@ class Pipeline:
         ledger: AsyncLedger,
         clients: HttpxClients,
         inventory: IpInventory | None = None,
+        jupiter_ready: ReadinessGate | None = None,
     ) -> Pipeline:
         """Build the shared parts, then the engine and the execution stack over them.
-        ``inventory`` replaces source-IP discovery (tests)."""
+        ``inventory`` replaces source-IP discovery (tests); ``jupiter_ready`` (the Jupiter
+        supervisor, when galileo runs Jupiter itself) pauses quoting while Jupiter restarts."""
         network, execution = config.network, config.execution
         registry, recorder = obs.registry, obs.recorder
         inventory = inventory or IpInventory.from_config(
-            network, allow_loopback=True if config.sim.enabled else None
+            network, allow_loopback=True if config.sim.enabled else None, registry=registry
         )
         ips = tuple(inventory.ips)
         allocator = IpAllocator.for_network(network, ips, registry=registry)
@@ -187,7 +189,6 @@ class Pipeline:
             recorder=recorder,
             jito_urls=endpoints.jito_urls,
             rpc_urls=[endpoints.rpc_url],
-            healthy=allocator.healthy,
         )
         tracker = LandingTracker(
             config.landers,
@@ -218,6 +219,7 @@ class Pipeline:
             registry=registry,
             recorder=recorder,
             tip_floor_lamports=tip_floor.lamports if tip_floor is not None else None,
+            ready=jupiter_ready,
         )
         return cls(
             config=config,

@@ -1,4 +1,5 @@
-"""Loopback ports for tests that start real servers or child processes."""
+"""Loopback addresses for tests that start real servers or child processes: free ports, and
+the source IPs a multi-IP client binds (all of 127.0.0.0/8 is local)."""
 
 from __future__ import annotations
 
@@ -10,3 +11,7 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+IPS = ["127.0.0.2", "127.0.0.3"]
+"""Two loopback source addresses, for the tests of per-IP clients and leases."""

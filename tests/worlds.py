@@ -1,19 +1,22 @@
-"""The simulated world as the tests use it (importable from every test directory: pytest's
-``pythonpath`` includes tests/)."""
+"""The simulated world as the tests use it: a quiet world, its first token, an opportunity
+quoted and evaluated like the engine does, and the whole bot's configuration around its
+embedded world (``from tests.worlds import ...`` in every area)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import attrs
 import trio
 
-from galileo._config import ExecutionConfig
+from galileo._config import Config, ExecutionConfig
 from galileo._solana import WSOL_MINT
 from galileo.engine import Evaluator
 from galileo.model import BatchOutcome, Opportunity, QuoteBatch
 from galileo.providers import JupiterClient, QuoteOptions
 from galileo.sim import World
+from tests.ports import free_port
 
 SIZE = 1_000_000_000
 
@@ -34,6 +37,39 @@ def quiet_world(tmp_path: Path, **overrides: Any) -> World:
     }
     settings.update(overrides)
     return World(**settings)
+
+
+def quiet_config(tmp_path: Path, *, seed: int | None = None, trace: bool = False) -> Config:
+    """The default configuration (the embedded simulated world, ``seed`` if given) on free
+    ports, with state and log (and with ``trace``, the event trace) under ``tmp_path``."""
+    config = Config()
+    log = attrs.evolve(config.logging, file=str(tmp_path / "log.jsonl"))
+    if trace:
+        log = attrs.evolve(log, trace_file=str(tmp_path / "trace.jsonl"))
+    sim = attrs.evolve(config.sim, rpc_port=0, jito_port=0)
+    if seed is not None:
+        sim = attrs.evolve(sim, seed=seed)
+    launch = attrs.evolve(config.jupiter.launch, port=free_port())
+    return attrs.evolve(
+        config,
+        state_dir=str(tmp_path / "state"),
+        metrics=attrs.evolve(config.metrics, port=0),
+        logging=log,
+        sim=sim,
+        jupiter=attrs.evolve(config.jupiter, launch=launch),
+    )
+
+
+def first_token(world: World) -> str:
+    """The first token of the world's market other than wrapped SOL."""
+    return next(m for m in world.market.tokens if m != WSOL_MINT)
+
+
+def dislocated_token(world: World, bps: int = 300) -> str:
+    """:func:`first_token` with its Raydium pool pushed ``bps``: a round trip through it pays."""
+    mint = first_token(world)
+    world.dislocate(world.pool(mint, "Raydium"), bps)
+    return mint
 
 
 async def opportunity(

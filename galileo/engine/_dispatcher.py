@@ -1,11 +1,15 @@
 """The dispatcher: per-IP workers turning planned batches into opportunities.
 
-Each source IP runs ``workers_per_ip`` worker tasks. A worker leases its IP (waiting out a
-cooldown if there is one), takes the next batch from the shared planner — so whichever IP
-is free takes the next batch, round-robin across IPs — quotes the buy leg, then at once the
-sell leg for exactly what the buy returns, on the same lease, all under one cancel scope
-with the batch deadline. The pair is evaluated immediately and a profitable one is sent to
-the execution stage right away (a trio memory channel), never at the end of a round.
+Each source IP runs ``workers_per_ip`` worker tasks. A worker waits while the upstream is not
+ready (the readiness gate: Jupiter restarting), leases its IP (waiting out a cooldown if
+there is one), waits for the IP's pacer to let both legs of a batch leave (the learned
+per-(IP, upstream) rate, :mod:`galileo.net`), takes the next batch from the shared planner —
+so whichever IP is free takes the next batch, round-robin across IPs — quotes the buy leg,
+then at once the sell leg for exactly what the buy returns, on the same lease, all under one
+cancel scope with the batch deadline. Pacing happens before the deadline starts, so waiting
+for a turn never counts as a timeout and the sell leg never waits behind other batches. The
+pair is evaluated immediately and a profitable one is sent to the execution stage right away
+(a trio memory channel), never at the end of a round.
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ from galileo.model import (
     QuoteBatch,
     QuoteError,
     RateLimited,
+    ReadinessGate,
+    ServerError,
     Timeout,
+    TransportFailed,
 )
 from galileo.net import IpAllocator, IpLease, ip_label
 from galileo.obs import Recorder
@@ -46,19 +53,29 @@ _ERROR_OUTCOMES: dict[type[QuoteError], BatchOutcome] = {
 }
 
 
+LEGS = 2
+"""Requests per batch (buy, sell): paced together so the sell leaves right after the buy."""
+
+
 def _lease_result(error: QuoteError) -> LeaseResult:
+    """What a failed leg says about its (IP, upstream) — the cooldown class."""
     if isinstance(error, RateLimited):
         return LeaseResult.RATE_LIMITED
     if isinstance(error, Timeout):
         return LeaseResult.TIMEOUT
     if isinstance(error, NoRoute):
         return LeaseResult.SUCCESS  # the API answered; the IP is healthy
-    return LeaseResult.ERROR
+    if isinstance(error, ServerError):
+        return LeaseResult.SERVER_ERROR
+    if isinstance(error, TransportFailed):
+        return LeaseResult.CONNECT_ERROR  # refused, reset, or not HTTP: no answer
+    return LeaseResult.ERROR  # malformed body, refused request: the IP is not at fault
 
 
 class Dispatcher:
     """Runs the workers until cancelled. ``next_batch`` is the planner (e.g.
-    ``BlindStrategy.next_batch``); ``opportunities`` receives every profitable pair."""
+    ``BlindStrategy.next_batch``); ``opportunities`` receives every profitable pair;
+    ``ready`` (optional) pauses the workers while the provider's upstream is not ready."""
 
     def __init__(
         self,
@@ -74,9 +91,12 @@ class Dispatcher:
         workers_per_ip: int,
         metrics: EngineMetrics | None = None,
         recorder: Recorder | None = None,
+        ready: ReadinessGate | None = None,
     ) -> None:
         self._allocator = allocator
         self._provider = provider
+        self._upstream = provider.provider.value
+        self._ready = ready
         self._next_batch = next_batch
         self._evaluator = evaluator
         self._opportunities = opportunities
@@ -100,10 +120,19 @@ class Dispatcher:
             task_status.started()
 
     async def _worker(self, ip: str) -> None:
+        ready = self._ready
         while True:
-            async with self._allocator.acquire(LeaseKind.QUOTE, ip=ip) as lease:
+            if ready is not None and not ready.is_ready():
+                await ready.wait_ready()
+            async with self._allocator.acquire(
+                LeaseKind.QUOTE, ip=ip, upstream=self._upstream
+            ) as lease:
+                await lease.pace(LEGS)
+                if ready is not None and not ready.is_ready():
+                    lease.refund(LEGS)  # it went down while we waited for our turn
+                    continue
                 batch = self._next_batch()
-                outcome = await self.run_batch(batch, lease)
+                outcome = await self.run_batch(batch, lease, paced=True)
             self._count(outcome)
 
     def _count(self, outcome: BatchOutcome) -> None:
@@ -111,22 +140,31 @@ class Dispatcher:
         self.outcomes[outcome.value] += 1
         self._metrics.outcomes.labels(outcome.value).inc()
 
-    async def run_batch(self, batch: QuoteBatch, lease: IpLease) -> BatchOutcome:
+    async def run_batch(
+        self, batch: QuoteBatch, lease: IpLease, *, paced: bool = False
+    ) -> BatchOutcome:
         """Quote buy then sell on ``lease`` within the batch deadline, evaluate, and hand
-        a profitable pair to the execution stage while it is still fresh."""
+        a profitable pair to the execution stage while it is still fresh. ``paced``: both
+        legs were paced already; a sell leg that is not sent is given back."""
         deadline = trio.current_time() + self._batch_deadline
+        sell_sent = False
         with trio.move_on_at(deadline):
             try:
                 buy = await self._leg(
                     lease, batch.base_mint, batch.mint, batch.size, "buy", deadline
                 )
+                sell_sent = True
                 sell = await self._leg(
                     lease, batch.mint, batch.base_mint, buy.out_amount, "sell", deadline
                 )
             except QuoteError as exc:
                 self.errors[exc.kind.value] += 1
+                if paced and not sell_sent:
+                    lease.refund()
                 return _ERROR_OUTCOMES.get(type(exc), BatchOutcome.QUOTE_ERROR)
             return await self._evaluate_and_send(batch, buy, sell, lease.ip)
+        if paced and not sell_sent:
+            lease.refund()
         lease.mark(LeaseResult.TIMEOUT)
         return BatchOutcome.DEADLINE
 
@@ -140,6 +178,7 @@ class Dispatcher:
         deadline: float,
     ) -> LegQuote:
         leg_deadline = min(trio.current_time() + self._request_timeout, deadline)
+        lease.sending()
         try:
             quote = await self._provider.quote_leg(
                 ip=lease.ip,
@@ -150,7 +189,7 @@ class Dispatcher:
                 deadline=leg_deadline,
             )
         except QuoteError as exc:
-            lease.mark(_lease_result(exc))
+            lease.mark(_lease_result(exc), retry_after=exc.retry_after)
             raise
         lease.mark(LeaseResult.SUCCESS)
         self.quotes += 1

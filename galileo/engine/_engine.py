@@ -1,6 +1,6 @@
 """QuoteEngine: the quote path.
 
-allocator (leases, cooldowns) → leg provider (the Jupiter client) → blind strategy
+allocator (leases, pacing, cooldowns) → leg provider (the Jupiter client) → blind strategy
 (batches) → dispatcher (per-IP workers) → evaluator (profit kernel) → the ``opportunities``
 channel the execution stage reads.
 """
@@ -18,7 +18,7 @@ from galileo.engine._dispatcher import Dispatcher
 from galileo.engine._evaluate import Evaluator
 from galileo.engine._metrics import EngineMetrics
 from galileo.engine._models import EngineStats
-from galileo.model import Opportunity, QuoteError
+from galileo.model import Opportunity, QuoteError, ReadinessGate
 from galileo.net import (
     IpAllocator,
     IpInventory,
@@ -42,6 +42,8 @@ class QuoteEngine:
     The engine quotes through ``client`` on leases from ``allocator``; it owns neither (the
     composition root, :mod:`galileo.pipeline`, shares them with execution and closes them).
     :meth:`from_config` builds a stand-alone engine that owns its parts (tests, notebooks).
+    ``ready`` (optional, e.g. the Jupiter supervisor): quoting pauses while it is not ready
+    and resumes when it is, instead of knocking on a closed port.
     """
 
     def __init__(
@@ -57,8 +59,10 @@ class QuoteEngine:
         compute_unit_limit: int | None = None,
         run_id: str = "",
         owned_transport: QuoteTransport | None = None,
+        ready: ReadinessGate | None = None,
     ) -> None:
         self._config = config
+        self._ready = ready
         self._recorder = recorder if recorder is not None else Recorder()
         self._opportunities = opportunities
         self.allocator = allocator
@@ -93,6 +97,7 @@ class QuoteEngine:
         recorder: Recorder | None = None,
         inventory: IpInventory | None = None,
         transport: QuoteTransport | None = None,
+        ready: ReadinessGate | None = None,
     ) -> QuoteEngine:
         """A stand-alone engine: its own IP inventory (``inventory`` replaces discovery;
         loopback allowed against the simulated world), allocator and Jupiter client over
@@ -119,6 +124,7 @@ class QuoteEngine:
             registry=registry,
             recorder=recorder,
             owned_transport=transport,
+            ready=ready,
         )
 
     async def _resolve_strategy(self) -> BlindStrategy:
@@ -158,6 +164,7 @@ class QuoteEngine:
                     workers_per_ip=network.workers_per_ip or network.max_inflight_per_ip,
                     metrics=self._metrics,
                     recorder=self._recorder,
+                    ready=self._ready,
                 )
                 self._started_at = trio.current_time()
                 _log.info(

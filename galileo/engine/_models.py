@@ -12,7 +12,7 @@ from galileo.net import IpSnapshot
 
 @attrs.frozen
 class IpStats:
-    """One source IP in the live view."""
+    """One source IP in the live view; ``learned_rps``: its pacing rate per upstream."""
 
     ip: str
     state: str
@@ -21,6 +21,9 @@ class IpStats:
     requests: int
     rate_limited: int
     timeouts: int
+    connect_errors: int = 0
+    server_errors: int = 0
+    learned_rps: dict[str, float] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -48,6 +51,9 @@ class EngineStats:
                 requests=s.requests,
                 rate_limited=s.rate_limited,
                 timeouts=s.timeouts,
+                connect_errors=s.connect_errors,
+                server_errors=s.server_errors,
+                learned_rps=dict(s.learned_rps),
             )
             for s in snapshots
         )

@@ -34,7 +34,6 @@ from galileo.ledger import AsyncLedger
 from galileo.model import (
     AttemptStatus,
     BuiltTx,
-    LanderOutcome,
     LandingOutcome,
     LandingStatus,
     Opportunity,
@@ -205,7 +204,8 @@ class Executor:
             age_s=round(self._clock() - opportunity.evaluated_at, 6),
         )
         if not self.risk.dry_run and not self.landers.can_send(queued=len(self._unsent)):
-            # Every lander would drop it as stale: do not build what cannot go out.
+            # No endpoint has a token on any of its source IPs in time: every lander would
+            # drop it as stale, so do not build what cannot go out.
             self._skipped["landers_busy"] += 1
             self.metrics.attempts.labels("skipped").inc()
             trace.emit(opportunity.id, "skipped", reason="landers_busy", detail="")
@@ -351,7 +351,7 @@ class Executor:
                 {
                     "lander": r.result.lander,
                     "endpoint": r.result.endpoint,
-                    "ip": ip_label(r.ip),
+                    "ip": None if r.ip is None else ip_label(r.ip),
                     "outcome": r.result.outcome.value,
                     "reason": r.result.reason,
                     "bundle_id": r.bundle_id,
@@ -395,16 +395,12 @@ class Executor:
         self.trace.emit(oid, "dry_run", **fields)
 
     async def _not_sent(self, oid: str, submission: Submission) -> None:
-        """No endpoint accepted it. Only local throttling (queue timeout, every IP cooling
-        down) is not a failed send for the risk guards: nothing left the machine that the
-        network refused."""
+        """No endpoint accepted it. Only local throttling (no source IP had a token in time,
+        or every IP was cooling down: ``Submission.dropped``) is not a failed send for the
+        risk guards: nothing left the machine that the network refused."""
         self._counts["not_sent"] += 1
         self.metrics.attempts.labels("not_sent").inc()
-        throttled = all(
-            r.result.outcome in (LanderOutcome.TIMEOUT, LanderOutcome.RATE_LIMITED)
-            and r.result.reason in ("queue_timeout", "every source IP is cooling down")
-            for r in submission.results
-        )
+        throttled = submission.dropped
         summary = ", ".join(
             f"{r.result.lander}/{r.result.endpoint}: {r.result.outcome.value}"
             + (f" ({r.result.reason})" if r.result.reason else "")

@@ -54,6 +54,9 @@ from galileo.obs import Recorder
 
 _log = logging.getLogger("galileo.jupiter")
 
+_SERVING = (JupiterState.READY, JupiterState.UNHEALTHY)
+"""States in which the API is up: quoting may go on."""
+
 
 @attrs.frozen
 class HealthResult:
@@ -163,6 +166,16 @@ class JupiterSupervisor:
             await waiter[1].wait()
         finally:
             self._waiters.remove(waiter)
+
+    def is_ready(self) -> bool:
+        """The API answers: Ready, or Unhealthy (a failed health check; the process is up and
+        the quote path's own cooldowns judge its answers). With :meth:`wait_ready`, this makes
+        the supervisor a :class:`~galileo.model.ReadinessGate`."""
+        return self._state in _SERVING
+
+    async def wait_ready(self) -> None:
+        """Return once :meth:`is_ready` (at once when it already is)."""
+        await self.wait_state(*_SERVING)
 
     @property
     def group_pid(self) -> int | None:

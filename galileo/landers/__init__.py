@@ -2,8 +2,9 @@
 
 * :class:`Landers` — fan-out of one signed transaction to every enabled lander endpoint
   (Jito ``sendBundle`` / bundle-only ``sendTransaction``, RPC and staked RPC
-  ``sendTransaction``), each on its hash-ring source IP, behind a per-endpoint token bucket
-  with a queue timeout, under one deadline → :class:`Submission`.
+  ``sendTransaction``), each on the first source IP of the endpoint's rendezvous order that
+  is not cooling down and has a token in time (a token bucket per endpoint and IP, so N IPs
+  give an endpoint N times its rate), under one deadline → :class:`Submission`.
 * :class:`LandingTracker` — batched ``getSignatureStatuses`` / ``getInflightBundleStatuses``
   and ``getBlockHeight`` for every in-flight submission → :class:`LandingOutcome`.
 * :class:`TipFloor` — polls Jito's tip-floor endpoint (``GET /api/v1/bundles/tip_floor``) for

@@ -8,6 +8,7 @@ task polling. Time is injected (``trio.current_time`` by default) for MockClock 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import trio
@@ -65,6 +66,13 @@ class TokenBucket:
         self._refill(self._clock())
         return 0.0 if self._tokens >= tokens else (tokens - self._tokens) / self.rate
 
+    def available_within(self, seconds: float) -> int:
+        """How many reservations of ``reserve(seconds)`` would be granted, one after the other,
+        from now (0 = none); books nothing. The admission check of :class:`Landers` adds these
+        up over every source IP of an endpoint."""
+        self._refill(self._clock())
+        return max(0, math.floor(self._tokens + max(0.0, seconds) * self.rate))
+
     def try_take(self) -> bool:
         """Take a token only if one is free right now (background work, e.g. status polls)."""
         return self.reserve(0.0) == 0.0
@@ -87,15 +95,20 @@ class TokenBucket:
         self._refill(self._clock())
         self._tokens = min(self._tokens, 1.0 - seconds * self.rate)
 
-    async def acquire(self, max_wait: float) -> bool:
-        """Wait for a token for at most ``max_wait`` seconds; ``False`` = dropped (stale)."""
-        wait = self.reserve(max_wait)
-        if wait is None:
-            return False
+    async def claim(self, wait: float) -> None:
+        """Wait out a reservation (``wait`` from :meth:`reserve`); a cancelled waiter gives its
+        token back."""
         if wait > 0:
             try:
                 await trio.sleep(wait)
             except BaseException:
                 self.refund()
                 raise
+
+    async def acquire(self, max_wait: float) -> bool:
+        """Wait for a token for at most ``max_wait`` seconds; ``False`` = dropped (stale)."""
+        wait = self.reserve(max_wait)
+        if wait is None:
+            return False
+        await self.claim(wait)
         return True

@@ -5,10 +5,13 @@
   bundle, id in the ``x-bundle-id`` header); ``x-jito-auth`` when an auth UUID is set.
 * **rpc** / **staked** — ``sendTransaction`` with ``skipPreflight: true, maxRetries: 0``.
 
-Each endpoint goes out on the source IP the rendezvous hash ring gives it (stable while the
-IP set is; the next best IP while that one cools down after a 429). Every (endpoint, IP) has
-a token bucket at the endpoint's ``requests_per_second``: a send that would wait for its token
-longer than the queue timeout is dropped and counted rather than sent late. All sends of one
+Every (endpoint, source IP) pair has its own token bucket at the endpoint's
+``requests_per_second`` (Jito limits per IP and region), so N source IPs give an endpoint N
+times that budget. A send goes out on the first IP of the endpoint's rendezvous order (the
+hash ring: stable while the IP set is) that is not cooling down after a 429 for this endpoint
+and can grant a token within the send's wait budget (the queue timeout); if none can, it is
+dropped and counted rather than sent late. Only the landers' own per-(endpoint, IP) state
+decides: a quote-path cooldown of an IP does not stop sends from it. All sends of one
 submission run concurrently in one nursery under ``landers.send_deadline_ms``; each endpoint
 ends with a typed result (accepted / rate_limited / rejected(reason) / timeout).
 """
@@ -16,7 +19,7 @@ ends with a typed result (accepted / rate_limited / rejected(reason) / timeout).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,6 +50,19 @@ JITO_RATE_LIMITED_CODE = -32097
 COOLDOWN_INITIAL_S = 1.0
 COOLDOWN_MAX_S = 30.0
 _REASON_MAX = 240
+
+# A send that never left (the ledger records it as ``timeout`` with one of these reasons; the
+# metrics count it under its own ``result``, never as ``rate_limited`` or ``timeout``):
+QUEUE_TIMEOUT = "queue_timeout"
+"""Reason: no usable source IP had a token within the send's wait budget."""
+NO_IP = "no_ip: every source IP is cooling down"
+"""Reason: every source IP is cooling down for the endpoint after a 429."""
+RESULT_BUSY = "busy"
+"""``result`` label of a send dropped for :data:`QUEUE_TIMEOUT`."""
+RESULT_NO_IP = "no_ip"
+"""``result`` label of a send dropped for :data:`NO_IP`."""
+IP_NONE = "none"
+"""``ip`` label of a send that left on no source IP."""
 
 
 def jito_base(url: str) -> str:
@@ -150,9 +166,9 @@ def build_endpoints(
 class Landers:
     """Every enabled lander endpoint; ``await landers.submit(built)`` sends to all of them.
 
-    ``healthy``: the source IPs usable right now (e.g. ``IpAllocator.healthy``; default: all
-    of the ring's). ``jito_urls`` / ``rpc_urls`` / ``staked_urls``: used when the config's
-    endpoint list is empty (the simulated world's faces).
+    ``hashring``: the source IPs, each endpoint's rendezvous order over them.
+    ``jito_urls`` / ``rpc_urls`` / ``staked_urls``: used when the config's endpoint list is
+    empty (the simulated world's faces).
     """
 
     def __init__(
@@ -166,7 +182,6 @@ class Landers:
         jito_urls: Sequence[str] = (),
         rpc_urls: Sequence[str | Secret] = (),
         staked_urls: Sequence[str | Secret] = (),
-        healthy: Callable[[], Iterable[str]] | None = None,
         clock: Callable[[], float] = trio.current_time,
     ) -> None:
         self.config = config
@@ -177,8 +192,12 @@ class Landers:
         self.hashring = hashring
         self.metrics = LanderMetrics(registry if registry is not None else CollectorRegistry())
         self._recorder = recorder if recorder is not None else Recorder()
-        self._healthy = healthy
         self._clock = clock
+        self._orders = {e.key: tuple(hashring.order(e.key)) for e in self.endpoints}
+        # sendBundle and bundle-only of one endpoint share its label, so its buckets.
+        self._sharing: dict[str, int] = {}
+        for e in self.endpoints:
+            self._sharing[e.label] = self._sharing.get(e.label, 0) + 1
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._cooldown_until: dict[tuple[str, str], float] = {}
         self._strikes: dict[tuple[str, str], int] = {}
@@ -190,13 +209,39 @@ class Landers:
 
     # -- routing -------------------------------------------------------------------------------
 
-    def ip_for(self, endpoint: Endpoint) -> str | None:
-        """The source IP ``endpoint`` goes out on now: its ring favourite among the healthy
-        IPs that are not cooling down for this endpoint (``None``: every IP is)."""
+    def ip_order(self, endpoint: Endpoint) -> tuple[str, ...]:
+        """Every source IP for ``endpoint``, best first: its rendezvous order (stable while the
+        IP set is, so each endpoint keeps its favourite IP and its connections)."""
+        return self._orders[endpoint.key]
+
+    def usable_ips(self, endpoint: Endpoint) -> list[str]:
+        """:meth:`ip_order` without the IPs cooling down for ``endpoint`` after a 429 (the
+        landers' own state only: a quote-path cooldown of an IP does not count)."""
         now = self._clock()
-        healthy = list(self._healthy()) if self._healthy is not None else self.hashring.ips
-        usable = [ip for ip in healthy if self._cooldown_until.get((endpoint.label, ip), 0) <= now]
-        return self.hashring.pick(endpoint.key, usable)
+        label = endpoint.label
+        return [
+            ip
+            for ip in self._orders[endpoint.key]
+            if self._cooldown_until.get((label, ip), 0.0) <= now
+        ]
+
+    def ip_for(self, endpoint: Endpoint) -> str | None:
+        """``endpoint``'s preferred source IP now: the first of its rendezvous order that is
+        not cooling down for it (``None``: every IP is). A send leaves from there unless that
+        IP has no token within the send's wait budget; then from the next usable one."""
+        usable = self.usable_ips(endpoint)
+        return usable[0] if usable else None
+
+    def _book(
+        self, endpoint: Endpoint, usable: Sequence[str], max_wait: float
+    ) -> tuple[str, float] | None:
+        """Book a token on the first of ``usable`` that grants one within ``max_wait``: the
+        IP and how long to wait for it, or ``None`` (every usable IP is busy)."""
+        for ip in usable:
+            wait = self.bucket(endpoint, ip).reserve(max_wait)
+            if wait is not None:
+                return ip, wait
+        return None
 
     def cooling_down(self, endpoint: Endpoint, ip: str) -> float:
         """Seconds ``endpoint`` stays off ``ip`` (0 = not cooling down)."""
@@ -234,17 +279,21 @@ class Landers:
 
     def can_send(self, queued: int = 0) -> bool:
         """Would at least one endpoint send one more submission, after ``queued`` already on
-        their way (admitted, not yet sent), within its queue timeout on a usable IP? The
-        executor asks before building, so work the landers would drop as stale is not built
-        at all."""
+        their way (admitted, not yet sent), within its wait budget? An endpoint's capacity is
+        the tokens that *every* source IP not cooling down for it can grant within that budget,
+        added up (a send falls to the endpoint's next IP when the first is busy). The executor
+        asks before building, so work the landers would drop as stale is not built at all."""
         deadline_s = self.config.send_deadline_ms / 1000
         for endpoint in self.endpoints:
-            ip = self.ip_for(endpoint)
-            if ip is None:
-                continue
             limit = deadline_s if endpoint.queue_timeout_s is None else endpoint.queue_timeout_s
-            if self.bucket(endpoint, ip).wait_s(queued + 1) <= min(limit, deadline_s):
-                return True
+            limit = min(limit, deadline_s)
+            # Each submission on its way takes one token of the label per endpoint sharing it.
+            need = queued * self._sharing[endpoint.label] + 1
+            capacity = 0
+            for ip in self.usable_ips(endpoint):
+                capacity += self.bucket(endpoint, ip).available_within(limit)
+                if capacity >= need:
+                    return True
         return False
 
     # -- sending -------------------------------------------------------------------------------
@@ -294,29 +343,24 @@ class Landers:
         self, endpoint: Endpoint, built: BuiltTx, deadline: float
     ) -> EndpointResult:
         start = self._clock()
-        ip = self.ip_for(endpoint)
-        if ip is None:
-            # Every IP is cooling down for this endpoint: do not add to the 429s.
-            preferred = self.hashring.order(endpoint.key)[0]
-            return self._finish(
-                endpoint,
-                preferred,
-                LanderOutcome.RATE_LIMITED,
-                "every source IP is cooling down",
-                start,
-            )
-        bucket = self.bucket(endpoint, ip)
+        usable = self.usable_ips(endpoint)
+        if not usable:
+            # Every IP is cooling down for this endpoint: nothing is sent, and it is no 429.
+            return self._dropped(endpoint, RESULT_NO_IP, NO_IP, start)
+        remaining = deadline - trio.current_time()
+        max_wait = (
+            remaining
+            if endpoint.queue_timeout_s is None
+            else min(remaining, endpoint.queue_timeout_s)
+        )
+        booked = self._book(endpoint, usable, max_wait)
+        if booked is None:
+            self.dropped += 1
+            self.metrics.queue_dropped.labels(endpoint.lander.value, endpoint.label).inc()
+            return self._dropped(endpoint, RESULT_BUSY, QUEUE_TIMEOUT, start)
+        ip, wait = booked
         with trio.move_on_at(deadline):
-            remaining = deadline - trio.current_time()
-            max_wait = (
-                remaining
-                if endpoint.queue_timeout_s is None
-                else min(remaining, endpoint.queue_timeout_s)
-            )
-            if not await bucket.acquire(max_wait):
-                self.dropped += 1
-                self.metrics.queue_dropped.labels(endpoint.lander.value, endpoint.label).inc()
-                return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, "queue_timeout", start)
+            await self.bucket(endpoint, ip).claim(wait)
             return await self._post(endpoint, built, ip, start)
         return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, "send deadline", start)
 
@@ -385,6 +429,26 @@ class Landers:
             bundle_id = response.headers.get("x-bundle-id")
         return self._finish(endpoint, ip, LanderOutcome.ACCEPTED, None, start, bundle_id)
 
+    def _dropped(
+        self, endpoint: Endpoint, result: str, reason: str, start: float
+    ) -> EndpointResult:
+        """A send that left on no IP: ``timeout`` with ``reason`` for the ledger (dropped before
+        sending), its own ``result`` label (``busy`` / ``no_ip``) in the metrics."""
+        self.metrics.submissions.labels(
+            endpoint.lander.value, endpoint.label, IP_NONE, result
+        ).inc()
+        return EndpointResult(
+            result=LanderResult(
+                lander=endpoint.lander.value,
+                endpoint=endpoint.label,
+                outcome=LanderOutcome.TIMEOUT,
+                reason=reason,
+            ),
+            ip=None,
+            method=endpoint.method,
+            elapsed_s=self._clock() - start,
+        )
+
     def _finish(
         self,
         endpoint: Endpoint,
@@ -420,15 +484,19 @@ class Landers:
 
     async def jito_status(self, method: str, bundle_ids: list[str], *, timeout_s: float) -> Any:
         """``getInflightBundleStatuses`` / ``getBundleStatuses`` on the first Jito endpoint
-        with a free token on its IP (status polls never queue for a token: sends come first).
-        Returns the ``result``, or ``None`` when no endpoint could be asked now."""
+        with a free token on one of its usable IPs, in their rendezvous order (status polls
+        never queue for a token: sends come first). Returns the ``result``, or ``None`` when
+        no endpoint could be asked now."""
         seen: set[str] = set()
         for endpoint in self.endpoints:
             if endpoint.lander is not LanderKind.JITO or endpoint.label in seen:
                 continue
             seen.add(endpoint.label)
-            ip = self.ip_for(endpoint)
-            if ip is None or not self.bucket(endpoint, ip).try_take():
+            ip = next(
+                (i for i in self.usable_ips(endpoint) if self.bucket(endpoint, i).try_take()),
+                None,
+            )
+            if ip is None:
                 continue
             url = endpoint.url.reveal().split("/api/v1/")[0] + f"/api/v1/{method}"
             rpc = JsonRpcClient.on_ip(

@@ -57,10 +57,11 @@ class Endpoint:
 
 @attrs.frozen(kw_only=True)
 class EndpointResult:
-    """One endpoint's answer to one submission, with the source IP it went out on."""
+    """One endpoint's answer to one submission, with the source IP it went out on (``None``:
+    it went out on none — dropped here because no source IP could send it in time)."""
 
     result: LanderResult
-    ip: str
+    ip: str | None
     method: SendMethod
     bundle_id: str | None = None
     elapsed_s: float = 0.0
@@ -68,6 +69,12 @@ class EndpointResult:
     @property
     def accepted(self) -> bool:
         return self.result.outcome is LanderOutcome.ACCEPTED
+
+    @property
+    def dropped(self) -> bool:
+        """Never left this machine: every source IP was cooling down for the endpoint or none
+        had a token within the send's wait budget (local throttling, not the network)."""
+        return self.ip is None
 
 
 @attrs.frozen(kw_only=True)
@@ -88,6 +95,11 @@ class Submission:
     def accepted(self) -> bool:
         """Did at least one endpoint take it?"""
         return any(r.accepted for r in self.results)
+
+    @property
+    def dropped(self) -> bool:
+        """Was every endpoint's send dropped here (nothing left the machine)?"""
+        return all(r.dropped for r in self.results)
 
     @property
     def lander_results(self) -> tuple[LanderResult, ...]:

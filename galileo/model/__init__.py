@@ -1,4 +1,4 @@
-"""The values every stage exchanges — a leaf package: attrs classes, enums and one protocol,
+"""The values every stage exchanges — a leaf package: attrs classes, enums and two protocols,
 no I/O, importing nothing of galileo but the error root.
 
 Flow: the strategy plans a :class:`QuoteBatch`; a :class:`LegProvider` quotes its legs
@@ -33,6 +33,7 @@ from galileo.model._lease import LeaseKind, LeaseResult
 from galileo.model._legs import AccountMeta, Instruction, LegQuote, Provider, SwapInstructions
 from galileo.model._opportunity import BatchOutcome, Opportunity, QuoteBatch
 from galileo.model._provider import LegProvider
+from galileo.model._readiness import ReadinessGate
 from galileo.model._tx import BuiltTx, RouteMode, TxSkip, TxSkipReason
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "QuoteError",
     "QuoteErrorKind",
     "RateLimited",
+    "ReadinessGate",
     "RouteMode",
     "ServerError",
     "SwapInstructions",

@@ -37,7 +37,8 @@ class QuoteErrorKind(enum.Enum):
 
 class QuoteError(GalileoError):
     """A quote or instructions call failed; ``kind``, ``status`` (0 below HTTP),
-    ``error_code`` (the venue's errorCode, if any), ``ip`` and a ``body`` preview say how."""
+    ``error_code`` (the venue's errorCode, if any), ``ip`` and a ``body`` preview say how.
+    ``retry_after``: seconds the venue asked us to wait (a 429's Retry-After), if it did."""
 
     kind: QuoteErrorKind = QuoteErrorKind.BAD_REQUEST
 
@@ -49,12 +50,14 @@ class QuoteError(GalileoError):
         status: int = 0,
         body: bytes = b"",
         error_code: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.ip = ip
         self.status = status
         self.body = body[:BODY_PREVIEW]
         self.error_code = error_code
+        self.retry_after = retry_after
 
 
 class NoRoute(QuoteError):

@@ -17,9 +17,17 @@ class LeaseKind(enum.Enum):
 
 
 class LeaseResult(enum.Enum):
-    """Outcome of one request made under a lease. Values are metric labels."""
+    """Outcome of one request made under a lease. Values are metric labels (``result``,
+    and the cooldown ``reason``).
+
+    SUCCESS: the upstream answered (a "no route" answer too); RATE_LIMITED: HTTP 429;
+    TIMEOUT: no answer before the deadline; CONNECT_ERROR: the connection could not be opened,
+    or broke before an answer; SERVER_ERROR: HTTP 5xx; ERROR: any other answer that is not
+    the IP's fault (a malformed body, a refused request) — it causes no cooldown."""
 
     SUCCESS = "success"
     RATE_LIMITED = "rate_limited"
     TIMEOUT = "timeout"
+    CONNECT_ERROR = "connect_error"
+    SERVER_ERROR = "server_error"
     ERROR = "error"

@@ -1,9 +1,11 @@
 """Source IPs and the quote-path transport.
 
 * :class:`IpInventory`: which local IPs may be used (``network.enable_multiple_ip`` /
-  ``network.manual_ips`` / interface detection + bind check).
-* :class:`IpAllocator` / :class:`IpLease`: per-IP in-flight caps, cooldowns after 429 and
-  timeouts, FIFO waiters.
+  ``network.manual_ips`` / interface detection through psutil, family filter, blacklist, bind
+  check, default-route fallback), re-read while running (:class:`InventoryChange`).
+* :class:`IpAllocator` / :class:`IpLease`: per-IP in-flight caps, FIFO waiters, adaptive
+  pacing per (IP, upstream) (:class:`Pacer`, a token bucket whose rate is learned from the
+  answers) and jittered doubling cooldowns after 429, timeouts, connection errors and 5xx.
 * :class:`FastTransport` (galileo's HTTP/1.1 client on trio) and :class:`HttpxTransport`,
   selected by ``network.transport`` through :func:`make_transport`.
 * :class:`IpHashRing`: a lander endpoint → its preferred healthy IP (rendezvous hashing).
@@ -14,6 +16,7 @@
 """
 
 from galileo.net._allocator import (
+    DEFAULT_UPSTREAM,
     CooldownPolicy,
     IpAllocator,
     IpLease,
@@ -24,9 +27,19 @@ from galileo.net._allocator import (
 from galileo.net._hashring import IpHashRing
 from galileo.net._http11 import ProtocolError, RawResponse, ResponseParser
 from galileo.net._httpx_clients import HttpxClients
-from galileo.net._inventory import IpInventory, NoUsableIp, can_bind, detect_interface_ips
+from galileo.net._inventory import (
+    InterfaceAddress,
+    InventoryChange,
+    IpFamily,
+    IpInventory,
+    NoUsableIp,
+    can_bind,
+    default_route_ip,
+    read_interfaces,
+)
 from galileo.net._jsonrpc import JsonRpcClient, RpcError, RpcTimeout
 from galileo.net._metrics import NetMetrics, ip_label
+from galileo.net._pacing import Pacer, PacingPolicy
 from galileo.net._transport import (
     ConnectFailed,
     ConnectionPool,
@@ -44,6 +57,7 @@ from galileo.net._transport import (
 )
 
 __all__ = [
+    "DEFAULT_UPSTREAM",
     "ConnectFailed",
     "ConnectionPool",
     "ConnectionReset",
@@ -52,7 +66,10 @@ __all__ = [
     "HttpResponse",
     "HttpxClients",
     "HttpxTransport",
+    "InterfaceAddress",
+    "InventoryChange",
     "IpAllocator",
+    "IpFamily",
     "IpHashRing",
     "IpInventory",
     "IpLease",
@@ -63,6 +80,8 @@ __all__ = [
     "NetMetrics",
     "NoIpAvailable",
     "NoUsableIp",
+    "Pacer",
+    "PacingPolicy",
     "ProtocolError",
     "QuoteTransport",
     "RawResponse",
@@ -74,7 +93,8 @@ __all__ = [
     "TransportErrorKind",
     "TransportTimeout",
     "can_bind",
-    "detect_interface_ips",
+    "default_route_ip",
     "ip_label",
     "make_transport",
+    "read_interfaces",
 ]

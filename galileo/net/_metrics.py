@@ -11,7 +11,7 @@ def ip_label(ip: str) -> str:
 
 
 class NetMetrics:
-    """``galileo_ip_*``: per-IP requests, in-flight leases and cooldowns."""
+    """``galileo_ip_*``: per-IP requests, in-flight leases, cooldowns and learned rates."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
@@ -30,5 +30,17 @@ class NetMetrics:
             "galileo_ip_cooldown_total",
             "Cooldowns a source IP entered, by reason.",
             ["ip", "reason"],
+            registry=registry,
+        )
+        self.cooldown_seconds = Counter(
+            "galileo_ip_cooldown_seconds",
+            "Seconds a source IP spent cooling down, by reason (the reason that extended it).",
+            ["ip", "reason"],
+            registry=registry,
+        )
+        self.learned_rps = Gauge(
+            "galileo_ip_learned_rps",
+            "Requests per second a source IP has learned it may send to an upstream.",
+            ["ip", "upstream"],
             registry=registry,
         )

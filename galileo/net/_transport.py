@@ -223,14 +223,15 @@ class ConnectionPool:
         """Send ``request`` on a pooled connection and read one response.
 
         A reused connection that turns out to be dead before any response byte arrived (the
-        server closed it while idle) is replaced by a fresh one once; any other failure is
-        raised.
+        server closed it while idle, or restarted) is replaced by a fresh one once — and the
+        other idle connections, as old as it, are dropped too rather than tried one by one;
+        any other failure is raised.
         """
         if self._closed:
             raise TransportClosed("pool closed", ip=self.local_ip)
         async with self._slots:
             for attempt in (0, 1):
-                conn = self._idle.pop() if self._idle else await self._connect()
+                conn = self._idle.pop() if self._idle and attempt == 0 else await self._connect()
                 ok = False
                 try:
                     response = await conn.roundtrip(request)
@@ -239,6 +240,7 @@ class ConnectionPool:
                     raise MalformedResponse(str(exc), ip=self.local_ip) from exc
                 except (trio.BrokenResourceError, ConnectionReset, OSError) as exc:
                     if conn.reused and not conn.parser.started and attempt == 0:
+                        self._drop_idle()
                         continue  # stale keep-alive connection: retry on a new one
                     if isinstance(exc, ConnectionReset):
                         exc.ip = self.local_ip
@@ -255,11 +257,14 @@ class ConnectionPool:
                 return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def close(self) -> None:
-        self._closed = True
+    def _drop_idle(self) -> None:
         for conn in self._idle:
             conn.close()
         self._idle.clear()
+
+    def close(self) -> None:
+        self._closed = True
+        self._drop_idle()
 
 
 class FastTransport:

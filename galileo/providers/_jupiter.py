@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote as _urlquote
@@ -338,7 +339,7 @@ class JupiterClient:
         }
         text = f"{what}: HTTP {status} {error_code} {message}".rstrip()
         if status == 429:
-            raise self._count(RateLimited(text, **kwargs))
+            raise self._count(RateLimited(text, retry_after=_retry_after(response), **kwargs))
         if status >= 500:
             raise self._count(ServerError(text, **kwargs))
         if error_code in _NO_ROUTE_CODES:
@@ -368,6 +369,23 @@ class JupiterClient:
         return self._count(
             Malformed(f"{what}: {exc}", ip=ip, status=response.status, body=response.body)
         )
+
+
+def _retry_after(response: HttpResponse) -> float | None:
+    """Seconds a 429 asks us to wait: ``retry-after-ms`` (milliseconds, sent by the simulated
+    world and some APIs) when present, else ``Retry-After`` in seconds; ``None`` when neither
+    is a number (an HTTP-date is not honoured: the doubling cooldown applies)."""
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = response.header(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value.strip()) / scale
+        except ValueError:
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    return None
 
 
 def _error_fields(body: bytes) -> tuple[str, str]:

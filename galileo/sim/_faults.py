@@ -7,6 +7,7 @@ in a fixed order per request, so a fault schedule is reproducible. Time comes fr
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable, Collection
 from typing import Any
@@ -60,7 +61,21 @@ class RateLimiter:
 
     def retry_after_ms(self, key: tuple[str, ...]) -> int:
         tokens, _ = self._buckets.get(key, (0.0, 0.0))
-        return max(1, int((1.0 - tokens) / self.rate * 1000)) if self.rate > 0 else 0
+        # Rounded up: coming back after this many milliseconds finds the token there.
+        return max(1, math.ceil((1.0 - tokens) / self.rate * 1000)) if self.rate > 0 else 0
+
+
+@attrs.define
+class IpStats:
+    """What one source IP sent to a face: every request, and those answered 429."""
+
+    requests: int = 0
+    rate_limited: int = 0
+
+    @property
+    def served(self) -> int:
+        """Requests the limit let through (whatever the answer was)."""
+        return self.requests - self.rate_limited
 
 
 @attrs.define
@@ -73,6 +88,8 @@ class FaultStats:
     malformed: int = 0
     truncated: int = 0
     crashed: bool = False
+    by_ip: dict[str, IpStats] = attrs.field(factory=dict)
+    """Per source IP (the connection's peer address)."""
 
 
 class FaultInjector:
@@ -114,6 +131,10 @@ class FaultInjector:
         if stats.crashed:
             return Response(reset=True)
         stats.requests += 1
+        per_ip = stats.by_ip.get(request.client_host)
+        if per_ip is None:
+            per_ip = stats.by_ip[request.client_host] = IpStats()
+        per_ip.requests += 1
         if f.crash_after_requests and stats.requests > f.crash_after_requests:
             stats.crashed = True
             _log.warning("face crashed", extra={"fields": {"face": self.face}})
@@ -130,6 +151,7 @@ class FaultInjector:
             key = (request.client_host,)
             if not self.limiter.allow(key, trio.current_time()):
                 stats.rate_limited += 1
+                per_ip.rate_limited += 1
                 return self.limited_response(self.limiter.retry_after_ms(key))
         if draws[0] < f.reset_rate:
             stats.resets += 1
@@ -158,9 +180,18 @@ class FaultInjector:
         return max(0.0, f.latency_ms + jitter)
 
 
+def retry_after_headers(retry_after_ms: int) -> tuple[tuple[str, str], ...]:
+    """``Retry-After`` in whole seconds (at least 1, as HTTP allows nothing finer) and the
+    precise ``retry-after-ms`` (galileo honours the latter when present)."""
+    return (
+        ("retry-after", str(max(1, -(-retry_after_ms // 1000)))),
+        ("retry-after-ms", str(retry_after_ms)),
+    )
+
+
 def _default_429(retry_after_ms: int) -> Response:
     return Response.json(
         {"error": "Too many requests", "errorCode": "RATE_LIMITED"},
         status=429,
-        headers=(("retry-after", str(max(1, retry_after_ms // 1000))),),
+        headers=retry_after_headers(retry_after_ms),
     )

@@ -228,7 +228,9 @@ async def _jupiter_main(args: argparse.Namespace, cache: str, faults: SimFaultsC
                 await nursery.start(chain.poll, args.snapshot_poll_interval_ms / 1000)
                 await nursery.start(server.run)
                 if args.metrics_port:
-                    await nursery.start(_metrics_server, args.host, args.metrics_port, face)
+                    await nursery.start(
+                        _metrics_server, args.host, args.metrics_port, face, injector
+                    )
                 print(f"Server listening on http://{args.host}:{server.port}", flush=True)
                 nursery.start_soon(_cancel_on_signal, nursery.cancel_scope)
         if injector.stats.crashed:
@@ -238,15 +240,27 @@ async def _jupiter_main(args: argparse.Namespace, cache: str, faults: SimFaultsC
 
 
 async def _metrics_server(
-    host: str, port: int, face: Any, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+    host: str,
+    port: int,
+    face: Any,
+    injector: Any,
+    *,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     from galileo._httpserver import HttpServer, Request, Response
 
     async def handle(request: Request) -> Response:
-        body = (
-            "# TYPE galileo_sim_jupiter_quotes_total counter\n"
-            f"galileo_sim_jupiter_quotes_total {face.quotes_served}\n"
-        )
+        lines = [
+            "# TYPE galileo_sim_jupiter_quotes_total counter",
+            f"galileo_sim_jupiter_quotes_total {face.quotes_served}",
+            "# TYPE galileo_sim_jupiter_requests_total counter",
+        ]
+        for ip, stats in sorted(injector.stats.by_ip.items()):
+            for result, count in (("served", stats.served), ("rate_limited", stats.rate_limited)):
+                lines.append(
+                    f'galileo_sim_jupiter_requests_total{{ip="{ip}",result="{result}"}} {count}'
+                )
+        body = "\n".join(lines) + "\n"
         return Response.text(body, content_type="text/plain; version=0.0.4")
 
     await HttpServer(handle, host=host, port=port, name="jupiter-metrics").run(

@@ -19,7 +19,7 @@ from galileo._config import SimConfig
 from galileo._httpserver import HttpServer, Response
 from galileo.sim._chain import Chain
 from galileo.sim._constants import JITO_TIP_ACCOUNTS, WSOL_MINT, derived_keypair
-from galileo.sim._faults import FaultInjector, faults_for
+from galileo.sim._faults import FaultInjector, faults_for, retry_after_headers
 from galileo.sim._jito import JitoFace
 from galileo.sim._jupiter import JupiterFace, JupiterOptions
 from galileo.sim._loopback import ensure_loopback
@@ -338,5 +338,5 @@ def _quote_429(retry_after_ms: int) -> Response:
     return Response.json(
         {"error": "Too many requests", "errorCode": "RATE_LIMITED"},
         status=429,
-        headers=(("retry-after", str(max(1, retry_after_ms // 1000))),),
+        headers=retry_after_headers(retry_after_ms),
     )

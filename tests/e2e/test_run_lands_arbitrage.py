@@ -7,33 +7,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import attrs
 import pytest
-from ports import free_port
 
 from galileo._app import App, RunOptions
-from galileo._config import Config
 from galileo.ledger import Ledger, default_ledger_path
 from galileo.model import AttemptStatus
-
-
-def sim_config(tmp_path: Path, seed: int) -> Config:
-    """The default configuration (the embedded simulated world) on free ports."""
-    config = Config()
-    return attrs.evolve(
-        config,
-        state_dir=str(tmp_path / "state"),
-        metrics=attrs.evolve(config.metrics, port=0),
-        logging=attrs.evolve(
-            config.logging,
-            file=str(tmp_path / "log.jsonl"),
-            trace_file=str(tmp_path / "trace.jsonl"),
-        ),
-        sim=attrs.evolve(config.sim, seed=seed, rpc_port=0, jito_port=0),
-        jupiter=attrs.evolve(
-            config.jupiter, launch=attrs.evolve(config.jupiter.launch, port=free_port())
-        ),
-    )
+from tests.worlds import quiet_config
 
 
 @pytest.mark.slow
@@ -41,7 +20,7 @@ def sim_config(tmp_path: Path, seed: int) -> Config:
 async def test_a_bounded_run_lands_arbitrage_and_the_ledger_matches_the_chain(
     tmp_path: Path, seed: int
 ) -> None:
-    config = sim_config(tmp_path, seed)
+    config = quiet_config(tmp_path, seed=seed, trace=True)
     summary = await App(config, RunOptions(duration_s=12), out=io.StringIO()).run()
 
     assert summary["landed"] >= 1, summary["execution"]
@@ -63,7 +42,7 @@ async def test_a_bounded_run_lands_arbitrage_and_the_ledger_matches_the_chain(
 
 @pytest.mark.slow
 async def test_a_dry_run_signs_but_never_sends(tmp_path: Path) -> None:
-    config = sim_config(tmp_path, 7)
+    config = quiet_config(tmp_path, seed=7, trace=True)
     summary = await App(config, RunOptions(duration_s=6, dry_run=True), out=io.StringIO()).run()
 
     assert summary["submitted"] == 0

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import trio
 import trio.testing
 from prometheus_client import CollectorRegistry
 
-from galileo._config import WSOL_MINT as SOL
 from galileo._config import (
     BaseMintConfig,
     BlindConfig,
@@ -28,21 +27,22 @@ from galileo.model import BatchOutcome, LeaseResult, Opportunity
 from galileo.net import IpAllocator, IpState, make_transport
 from galileo.providers import JupiterClient
 from galileo.strategy import BlindStrategy
-
-USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
-BONK = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
-WIF = "EKpQGSJtjMFqKZ9KQanSqYXRcF8fBopzLHYxdM65zcjm"
-IPS = ["127.0.0.2", "127.0.0.3"]
+from tests.engine.fake_api import BONK, SOL, USDC, WIF, FakeJupiter, JupiterFixture
+from tests.ports import IPS
 
 
 def make_config(
-    mints: list[str], *, transport: str = "fast", jitter_bps: int = 0, **network: Any
+    mints: list[str],
+    *,
+    transport: Literal["fast", "httpx"] = "fast",
+    jitter_bps: int = 0,
+    **network: Any,
 ) -> Config:
     return Config(
         network=NetworkConfig(
             enable_multiple_ip=True,
             manual_ips=IPS,
-            transport=transport,  # type: ignore[arg-type]
+            transport=transport,
             max_inflight_per_ip=network.pop("max_inflight_per_ip", 2),
             **network,
         ),
@@ -65,12 +65,12 @@ def make_config(
     )
 
 
-def profitable(fake: Any, mint: str) -> None:
+def profitable(fake: FakeJupiter, mint: str) -> None:
     # 1 SOL → 150 X → 1 SOL × 150/149: about +0.67 %
     fake.set_round_trip(mint, (150, 1), (1, 149))
 
 
-def losing(fake: Any, mint: str) -> None:
+def losing(fake: FakeJupiter, mint: str) -> None:
     fake.set_round_trip(mint, (150, 1), (1, 151))
 
 
@@ -79,7 +79,7 @@ async def running_engine(
     config: Config, url: str, registry: CollectorRegistry | None = None
 ) -> AsyncIterator[tuple[QuoteEngine, trio.MemoryReceiveChannel[Opportunity]]]:
     send, receive = trio.open_memory_channel[Opportunity](0)
-    engine = QuoteEngine(
+    engine = QuoteEngine.from_config(
         config,
         jupiter_url=url,
         registry=registry or CollectorRegistry(),
@@ -100,7 +100,9 @@ async def take(receive: trio.MemoryReceiveChannel[Opportunity], n: int) -> list[
     return got
 
 
-async def test_a_profitable_pair_reaches_the_channel_before_the_round_ends(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_a_profitable_pair_reaches_the_channel_before_the_round_ends(
+    jupiter: JupiterFixture,
+) -> None:
     fake, url = jupiter
     filler = [f"{i:0>32}".replace("0", "A") for i in range(40)]  # no route for these
     profitable(fake, USDC)
@@ -116,7 +118,7 @@ async def test_a_profitable_pair_reaches_the_channel_before_the_round_ends(jupit
     assert opportunity.ip in IPS
 
 
-async def test_sell_follows_buy_on_the_same_ip_and_both_ips_work(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_sell_follows_buy_on_the_same_ip_and_both_ips_work(jupiter: JupiterFixture) -> None:
     fake, url = jupiter
     profitable(fake, USDC)
     losing(fake, BONK)
@@ -135,7 +137,9 @@ async def test_sell_follows_buy_on_the_same_ip_and_both_ips_work(jupiter) -> Non
     assert {q.ip for q in fake.quotes} == set(IPS)
 
 
-async def test_a_rate_limited_ip_cools_down_while_the_other_keeps_quoting(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_a_rate_limited_ip_cools_down_while_the_other_keeps_quoting(
+    jupiter: JupiterFixture,
+) -> None:
     fake, url = jupiter
     profitable(fake, USDC)
     fake.rate_limited_ips.add("127.0.0.2")
@@ -156,7 +160,9 @@ async def test_a_rate_limited_ip_cools_down_while_the_other_keeps_quoting(jupite
     ) >= 1
 
 
-async def test_malformed_bodies_are_skipped_and_never_stop_the_engine(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_bodies_are_skipped_and_never_stop_the_engine(
+    jupiter: JupiterFixture,
+) -> None:
     fake, url = jupiter
     profitable(fake, USDC)
     profitable(fake, BONK)
@@ -172,7 +178,7 @@ async def test_malformed_bodies_are_skipped_and_never_stop_the_engine(jupiter) -
     assert {ip.ip for ip in stats.ips} == set(IPS)
 
 
-async def test_the_httpx_transport_is_a_working_fallback(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_the_httpx_transport_is_a_working_fallback(jupiter: JupiterFixture) -> None:
     fake, url = jupiter
     profitable(fake, USDC)
     async with running_engine(make_config([USDC], transport="httpx"), url) as (_, receive):
@@ -180,11 +186,11 @@ async def test_the_httpx_transport_is_a_working_fallback(jupiter) -> None:  # ty
     assert opportunity.mint == USDC
 
 
-async def test_the_channel_is_closed_when_the_engine_stops(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_the_channel_is_closed_when_the_engine_stops(jupiter: JupiterFixture) -> None:
     fake, url = jupiter
     losing(fake, USDC)
     send, receive = trio.open_memory_channel[Opportunity](0)
-    engine = QuoteEngine(
+    engine = QuoteEngine.from_config(
         make_config([USDC]),
         jupiter_url=url,
         registry=CollectorRegistry(),
@@ -219,8 +225,8 @@ def _dispatcher(
 
 
 async def test_a_stalled_leg_times_out_and_cools_the_ip(
-    jupiter, autojump_clock: trio.testing.MockClock
-) -> None:  # type: ignore[no-untyped-def]
+    jupiter: JupiterFixture, autojump_clock: trio.testing.MockClock
+) -> None:
     fake, url = jupiter
     fake.stall = True
     allocator = IpAllocator(IPS[:1])
@@ -236,8 +242,8 @@ async def test_a_stalled_leg_times_out_and_cools_the_ip(
 
 
 async def test_an_unread_opportunity_is_dropped_once_stale(
-    jupiter, autojump_clock: trio.testing.MockClock
-) -> None:  # type: ignore[no-untyped-def]
+    jupiter: JupiterFixture, autojump_clock: trio.testing.MockClock
+) -> None:
     fake, url = jupiter
     profitable(fake, USDC)
     allocator = IpAllocator(IPS[:1])

@@ -44,7 +44,7 @@ async def test_the_engine_finds_opportunities_in_the_simulated_world(tmp_path: P
         seed=7, rpc_port=0, jito_port=0, jupiter_port=0, state_dir=str(tmp_path)
     ) as world:
         send, receive = trio.open_memory_channel[Opportunity](16)
-        engine = QuoteEngine(
+        engine = QuoteEngine.from_config(
             config,
             jupiter_url=world.jupiter_url,
             registry=registry,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from galileo._config import WSOL_MINT as SOL
 from galileo._config import ExecutionConfig, TipConfig
+from galileo._solana import WSOL_MINT as SOL
 from galileo.engine import Evaluator
 from galileo.model import BatchOutcome, Opportunity, QuoteBatch
 from galileo.providers import Quote, circular_quote
@@ -46,11 +47,11 @@ BATCH = QuoteBatch(
 )
 
 
-def evaluator(**tip: object) -> Evaluator:
+def evaluator(**tip: Any) -> Evaluator:
     execution = ExecutionConfig(
         compute_unit_price_micro_lamports=1_000,
         lamports_per_signature=5_000,
-        tip=TipConfig(**tip),  # type: ignore[arg-type]
+        tip=TipConfig(**tip),
     )
     return Evaluator(execution, max_quote_age=0.4, compute_unit_limit=300_000, run_id="r1")
 

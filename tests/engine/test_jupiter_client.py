@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 import trio
 import trio.testing
 from prometheus_client import CollectorRegistry
 
-from galileo._config import WSOL_MINT as SOL
 from galileo.model import (
     BadRequest,
     Malformed,
@@ -25,10 +25,9 @@ from galileo.model import (
 from galileo.net import make_transport
 from galileo.obs import Recorder
 from galileo.providers import JupiterClient, Quote, QuoteMetrics, QuoteOptions
-
-from .conftest import quote_json
-
-USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+from tests.engine.fake_api import SOL, USDC, JupiterFixture, quote_json
+from tests.logs import fields_of
+from tests.ports import free_port
 
 
 def make_client(url: str, kind: str = "fast") -> tuple[JupiterClient, CollectorRegistry]:
@@ -39,7 +38,9 @@ def make_client(url: str, kind: str = "fast") -> tuple[JupiterClient, CollectorR
 
 
 @pytest.mark.parametrize("kind", ["fast", "httpx"])
-async def test_quote_amounts_are_ints_and_the_raw_json_is_kept(kind: str, jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_quote_amounts_are_ints_and_the_raw_json_is_kept(
+    kind: str, jupiter: JupiterFixture
+) -> None:
     fake, url = jupiter
     fake.set_round_trip(USDC, (150, 1), (1, 150))
     client, registry = make_client(url, kind)
@@ -68,7 +69,7 @@ async def test_quote_amounts_are_ints_and_the_raw_json_is_kept(kind: str, jupite
     )
 
 
-async def test_quote_options_become_query_parameters(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_quote_options_become_query_parameters(jupiter: JupiterFixture) -> None:
     fake, url = jupiter
     fake.set_round_trip(USDC, (1, 1), (1, 1))
     client, _ = make_client(url)
@@ -91,7 +92,7 @@ async def test_quote_options_become_query_parameters(jupiter) -> None:  # type: 
     assert query["dexes"] == "Raydium,Orca V2"
 
 
-async def test_swap_instructions_send_the_quote_back_unchanged(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_swap_instructions_send_the_quote_back_unchanged(jupiter: JupiterFixture) -> None:
     fake, url = jupiter
     fake.set_round_trip(USDC, (3, 1), (1, 3))
     client, _ = make_client(url)
@@ -119,7 +120,7 @@ async def test_swap_instructions_send_the_quote_back_unchanged(jupiter) -> None:
 
 
 @pytest.mark.parametrize("kind", ["fast", "httpx"])
-async def test_errors_are_typed_and_counted_per_ip(kind: str, jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_errors_are_typed_and_counted_per_ip(kind: str, jupiter: JupiterFixture) -> None:
     fake, url = jupiter
     client, registry = make_client(url, kind)
     try:
@@ -145,8 +146,8 @@ async def test_errors_are_typed_and_counted_per_ip(kind: str, jupiter) -> None: 
 
 
 async def test_a_malformed_body_is_logged_with_context(
-    jupiter, caplog: pytest.LogCaptureFixture
-) -> None:  # type: ignore[no-untyped-def]
+    jupiter: JupiterFixture, caplog: pytest.LogCaptureFixture
+) -> None:
     fake, url = jupiter
     fake.malformed_mints.add(USDC)
     client, registry = make_client(url)
@@ -157,7 +158,7 @@ async def test_a_malformed_body_is_logged_with_context(
     finally:
         await client.transport.aclose()
     record = next(r for r in caplog.records if r.getMessage() == "malformed response")
-    fields = record.fields  # type: ignore[attr-defined]
+    fields = fields_of(record)
     assert fields["ip"] == "127.0.0.2"
     assert fields["endpoint"] == "quote"
     assert "truncated" in fields["body"]
@@ -169,7 +170,9 @@ async def test_a_malformed_body_is_logged_with_context(
     )
 
 
-async def test_a_stalled_api_is_a_timeout(jupiter, autojump_clock: trio.testing.MockClock) -> None:  # type: ignore[no-untyped-def]
+async def test_a_stalled_api_is_a_timeout(
+    jupiter: JupiterFixture, autojump_clock: trio.testing.MockClock
+) -> None:
     fake, url = jupiter
     fake.stall = True
     client, _ = make_client(url)
@@ -187,11 +190,7 @@ async def test_a_stalled_api_is_a_timeout(jupiter, autojump_clock: trio.testing.
 
 
 async def test_unreachable_api_is_a_transport_failure() -> None:
-    sock = trio.socket.socket()
-    await sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    client, _ = make_client(f"http://127.0.0.1:{port}")
+    client, _ = make_client(f"http://127.0.0.1:{free_port()}")
     try:
         with pytest.raises(TransportFailed):
             await client.quote(ip="", input_mint=SOL, output_mint=USDC, amount=1)
@@ -199,7 +198,7 @@ async def test_unreachable_api_is_a_transport_failure() -> None:
         await client.transport.aclose()
 
 
-async def test_other_client_errors_are_bad_requests(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_other_client_errors_are_bad_requests(jupiter: JupiterFixture) -> None:
     fake, url = jupiter
     fake.refused_mints.add(SOL)
     client, _ = make_client(url)
@@ -212,7 +211,7 @@ async def test_other_client_errors_are_bad_requests(jupiter) -> None:  # type: i
     assert caught.value.kind.value == "bad_request"
 
 
-async def test_tokens_lists_mints(jupiter) -> None:  # type: ignore[no-untyped-def]
+async def test_tokens_lists_mints(jupiter: JupiterFixture) -> None:
     fake, url = jupiter
     client, _ = make_client(url)
     try:
@@ -231,7 +230,7 @@ async def test_tokens_lists_mints(jupiter) -> None:  # type: ignore[no-untyped-d
         ({"inputMint": 5}, "inputMint"),
     ],
 )
-def test_quote_parsing_rejects_bad_amounts_and_shapes(patch: dict, field: str) -> None:  # type: ignore[type-arg]
+def test_quote_parsing_rejects_bad_amounts_and_shapes(patch: dict[str, Any], field: str) -> None:
     body = {
         "inputMint": SOL,
         "outputMint": USDC,

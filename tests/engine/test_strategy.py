@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from galileo._config import WSOL_MINT as SOL
 from galileo._config import BaseMintConfig, BlindConfig, TradeSizeRange
 from galileo._errors import ConfigError
+from galileo._solana import WSOL_MINT as SOL
 from galileo.strategy import BlindStrategy, needs_token_list, read_mints_file, trade_sizes
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"

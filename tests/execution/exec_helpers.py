@@ -9,7 +9,6 @@ from typing import Any
 
 import attrs
 import trio
-from lander_helpers import landers_config
 from prometheus_client import CollectorRegistry
 
 from galileo._config import Config, LandersConfig, RiskConfig
@@ -21,8 +20,8 @@ from galileo.net import HttpxClients, IpHashRing, JsonRpcClient
 from galileo.obs import EventTrace
 from galileo.risk import RiskGate
 from galileo.sim import World
-
-IPS = ["127.0.0.2", "127.0.0.3"]
+from tests.landers.lander_helpers import landers_config
+from tests.ports import IPS
 
 
 @attrs.define
@@ -57,6 +56,7 @@ async def exec_rig(
     builder: Any,
     landers: LandersConfig | None = None,
     risk: RiskConfig | None = None,
+    ips: Sequence[str] = IPS,
 ) -> AsyncIterator[ExecRig]:
     config = attrs.evolve(
         Config(),
@@ -67,7 +67,7 @@ async def exec_rig(
     lander_set = Landers(
         config.landers,
         clients=clients,
-        hashring=IpHashRing(IPS),
+        hashring=IpHashRing(list(ips)),
         registry=registry,
         jito_urls=[f"{world.jito_url}/ny", f"{world.jito_url}/tokyo"],
         rpc_urls=[world.rpc_url],

@@ -11,15 +11,16 @@ import attrs
 import pytest
 import trio
 import trio.testing
-from exec_helpers import exec_rig
-from lander_helpers import TIP, ArbBuilder, landers_config, opportunity
-from worlds import quiet_world
 
-from galileo._config import RiskConfig, RpcLanderConfig
+from galileo._config import LandersConfig, RiskConfig, RpcLanderConfig
 from galileo.model import AttemptStatus, BuiltTx, Opportunity, TxSkip, TxSkipReason
 from galileo.net import HttpxClients
 from galileo.obs import read_trace
 from galileo.sim import WSOL_MINT, World
+from tests.execution.exec_helpers import exec_rig
+from tests.landers.lander_helpers import TIP, ArbBuilder, landers_config, opportunity
+from tests.ports import IPS
+from tests.worlds import quiet_world
 
 
 async def dislocated_opportunities(
@@ -37,7 +38,7 @@ async def dislocated_opportunities(
     return opportunities
 
 
-def with_rpc_lander(config: Any) -> Any:
+def with_rpc_lander(config: LandersConfig) -> LandersConfig:
     return attrs.evolve(config, rpc=RpcLanderConfig(enabled=True, endpoints=[]))
 
 
@@ -234,7 +235,9 @@ async def test_opportunities_the_landers_could_not_send_in_time_are_not_built(
     slow = landers_config(requests_per_second=0.2, queue_timeout_ms=500)
     async with quiet_world(tmp_path, slot_ms=20) as world:
         builder = ArbBuilder(world)
-        async with exec_rig(world, clients, tmp_path, builder=builder, landers=slow) as rig:
+        async with exec_rig(
+            world, clients, tmp_path, builder=builder, landers=slow, ips=IPS[:1]
+        ) as rig:
             first, second, third = (await dislocated_opportunities(world))[:3]
             await rig.run([first, second])  # one token per 5 s: the second would go stale
             await rig.run([third])  # the landers have no token for 5 s
@@ -245,6 +248,33 @@ async def test_opportunities_the_landers_could_not_send_in_time_are_not_built(
     assert stats.skipped == {"landers_busy": 2} and builder.calls == 1
 
 
+async def test_admission_counts_a_token_on_every_source_ip_of_the_landers(
+    tmp_path: Path, clients: HttpxClients
+) -> None:
+    slow = landers_config(requests_per_second=0.2, queue_timeout_ms=500)
+    async with quiet_world(tmp_path, slot_ms=20) as world:
+        builder = ArbBuilder(world)
+        async with exec_rig(world, clients, tmp_path, builder=builder, landers=slow) as rig:
+            first, second, third, fourth = (await dislocated_opportunities(world))[:4]
+            await rig.run([first, second, third])  # one token per IP: two go out
+            await rig.run([fourth])  # no IP has a token for 5 s
+            attempts = {a.opportunity_id: a for a in await rig.attempts()}
+            stats = rig.executor.stats()
+            accepted_on = {
+                (s.labels["endpoint"], s.labels["ip"])
+                for metric in rig.registry.collect()
+                if metric.name == "galileo_lander_submissions"
+                for s in metric.samples
+                if s.name.endswith("_total") and s.labels["result"] == "accepted" and s.value
+            }
+    assert list(attempts) == [first.id, second.id]
+    assert all(a.status is AttemptStatus.LANDED for a in attempts.values())
+    assert stats.skipped == {"landers_busy": 2} and builder.calls == 2
+    # Each region took one send on each source IP.
+    assert {ip for _endpoint, ip in accepted_on} == set(IPS)
+    assert len(accepted_on) == 2 * len(IPS)
+
+
 async def test_a_send_dropped_by_local_throttling_is_not_a_failed_send(
     tmp_path: Path, clients: HttpxClients
 ) -> None:
@@ -252,12 +282,11 @@ async def test_a_send_dropped_by_local_throttling_is_not_a_failed_send(
     async with quiet_world(tmp_path, slot_ms=20) as world:
         holder: dict[str, Any] = {}
 
-        def take_the_token() -> None:  # someone else's send uses it while we build
+        def take_the_token() -> None:  # someone else's sends use them while we build
             landers = holder["rig"].landers
-            (endpoint, _other) = landers.endpoints
-            assert landers.bucket(endpoint, landers.ip_for(endpoint)).try_take()
-            other = landers.endpoints[1]
-            assert landers.bucket(other, landers.ip_for(other)).try_take()
+            for endpoint in landers.endpoints:
+                for ip in landers.ip_order(endpoint):
+                    assert landers.bucket(endpoint, ip).try_take()
 
         builder = PausingBuilder(ArbBuilder(world), take_the_token)
         async with exec_rig(world, clients, tmp_path, builder=builder, landers=slow) as rig:

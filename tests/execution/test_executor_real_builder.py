@@ -10,9 +10,6 @@ from pathlib import Path
 import attrs
 import pytest
 import trio
-from exec_helpers import exec_rig
-from lander_helpers import landers_config
-from worlds import opportunity, quiet_world
 
 from galileo._config import ExecutionConfig, RiskConfig, RpcLanderConfig
 from galileo.model import AttemptStatus, Opportunity
@@ -20,6 +17,9 @@ from galileo.net import FastTransport, HttpxClients, JsonRpcClient
 from galileo.providers import JupiterClient
 from galileo.sim import WSOL_MINT, World
 from galileo.tx import AltCache, BlockhashRefresher, TxBuilder, Wallet
+from tests.execution.exec_helpers import exec_rig
+from tests.landers.lander_helpers import landers_config
+from tests.worlds import opportunity, quiet_world
 
 
 async def evaluated(

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from ports import free_port
 
 from galileo.cli import main
+from tests.ports import free_port
 
 REPO = Path(__file__).parents[2]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import attrs
 import pytest
 
 from galileo._config import Config
@@ -35,9 +36,22 @@ def errors_of(path: Path, env: dict[str, str] | None = None) -> list[str]:
 
 def test_no_file_gives_the_documented_defaults_targeting_the_simulated_world() -> None:
     config = load_config(None, env={}, discover=False)
-    assert config == Config()
+    assert config == attrs.evolve(Config(), state_dir=str(Path.cwd() / ".galileo"))
     assert config.sim.enabled and config.jupiter.source == "sim"
     assert config.metrics.host == "127.0.0.1"
+
+
+def test_a_relative_state_dir_is_relative_to_the_configuration_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_dir = tmp_path / "bot"
+    config_dir.mkdir()
+    path = config_dir / "galileo.toml"
+    path.write_text('state_dir = "state"\n[risk]\nkill_switch_file = "ops/KILL"\n')
+    monkeypatch.chdir(tmp_path)  # a command run from elsewhere finds the same directory
+    config = load_config(path, env={})
+    assert config.state_dir == str(config_dir / "state")
+    assert config.risk.kill_switch_file == str(config_dir / "ops" / "KILL")
 
 
 def test_every_required_section_exists() -> None:
@@ -270,7 +284,7 @@ def test_a_secret_in_a_bad_value_is_not_echoed(tmp_path: Path) -> None:
 def test_the_example_has_every_key_and_loads_back_to_the_defaults(tmp_path: Path) -> None:
     path = tmp_path / "example.toml"
     path.write_text(render_example())
-    assert load_config(path, env={}) == Config()
+    assert load_config(path, env={}) == attrs.evolve(Config(), state_dir=str(tmp_path / ".galileo"))
     text = path.read_text()
     for key in (
         "[jupiter.launch]",

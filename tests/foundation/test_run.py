@@ -13,28 +13,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import attrs
 import httpx
 import pytest
 import trio
-from ports import free_port
 
 from galileo._app import App, RunOptions
-from galileo._config import Config
-
-
-def quiet_config(tmp_path: Path) -> Config:
-    """The default configuration on free ports, with state and logs under tmp_path."""
-    config = Config()
-    launch = attrs.evolve(config.jupiter.launch, port=free_port())
-    return attrs.evolve(
-        config,
-        state_dir=str(tmp_path / "state"),
-        metrics=attrs.evolve(config.metrics, port=0),
-        logging=attrs.evolve(config.logging, file=str(tmp_path / "log.jsonl")),
-        sim=attrs.evolve(config.sim, rpc_port=0, jito_port=0),
-        jupiter=attrs.evolve(config.jupiter, launch=launch),
-    )
+from tests.ports import free_port
+from tests.worlds import quiet_config
 
 
 async def test_metrics_are_served_while_running(tmp_path: Path) -> None:

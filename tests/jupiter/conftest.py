@@ -5,18 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import trio
 
-sys.path.insert(0, str(Path(__file__).parent))  # importlib mode: make jupiter_support importable
-
-from jupiter_support import FakeGitHub, launched_pids, process_gone
-
 from galileo._httpserver import HttpServer
+from tests.jupiter.jupiter_support import FakeGitHub, launched_pids, process_gone
 
 
 @pytest.fixture

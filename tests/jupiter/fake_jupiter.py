@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, overload
 from urllib.parse import parse_qs, urlsplit
 
 CONTROL = os.environ.get("FAKE_JUPITER_DIR", ".")
@@ -28,7 +29,11 @@ LABELS = {
 }
 
 
-def flag(name, default=None):
+@overload
+def flag(name: str, default: str) -> str: ...
+@overload
+def flag(name: str, default: str | None = None) -> str | None: ...
+def flag(name: str, default: str | None = None) -> str | None:
     argv = sys.argv[1:]
     for i, arg in enumerate(argv):
         if arg == name and i + 1 < len(argv):
@@ -38,11 +43,11 @@ def flag(name, default=None):
     return default
 
 
-def control(name):
+def control(name: str) -> bool:
     return os.path.exists(os.path.join(CONTROL, name))
 
 
-def launch_number():
+def launch_number() -> int:
     n = 1
     while True:
         try:
@@ -64,11 +69,11 @@ def launch_number():
 
 
 class Handler(BaseHTTPRequestHandler):
-    def log_message(self, fmt, *args):
+    def log_message(self, fmt: str, *args: Any) -> None:
         sys.stdout.write("request " + (fmt % args) + "\n")
         sys.stdout.flush()
 
-    def send_json(self, status, payload):
+    def send_json(self, status: int, payload: object) -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -76,7 +81,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         if control("die"):
             sys.stdout.write("dying on request\n")
             sys.stdout.flush()
@@ -84,15 +89,16 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/program-id-to-label":
             if control("unhealthy"):
-                return self.send_json(503, {"error": "unhealthy"})
-            return self.send_json(200, {} if control("empty_labels") else LABELS)
+                self.send_json(503, {"error": "unhealthy"})
+                return
+            self.send_json(200, {} if control("empty_labels") else LABELS)
+            return
         if parts.path == "/quote":
             q = {k: v[0] for k, v in parse_qs(parts.query).items()}
             if control("fail_quote"):
-                return self.send_json(
-                    400, {"error": "no route", "errorCode": "COULD_NOT_FIND_ANY_ROUTE"}
-                )
-            return self.send_json(
+                self.send_json(400, {"error": "no route", "errorCode": "COULD_NOT_FIND_ANY_ROUTE"})
+                return
+            self.send_json(
                 200,
                 {
                     "inputMint": q.get("inputMint"),
@@ -102,12 +108,14 @@ class Handler(BaseHTTPRequestHandler):
                     "routePlan": [],
                 },
             )
+            return
         if parts.path == "/tokens":
-            return self.send_json(200, ["EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"])
-        return self.send_json(404, {"error": "not found"})
+            self.send_json(200, ["EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"])
+            return
+        self.send_json(404, {"error": "not found"})
 
 
-def main():
+def main() -> None:
     n = launch_number()
     if control("ignore_sigterm"):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

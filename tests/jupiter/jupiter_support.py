@@ -9,13 +9,14 @@ import os
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import attrs
 import trio
-from ports import free_port
 
 from galileo._config import Config, JupiterConfig, LaunchConfig, ProcessConfig
 from galileo._httpserver import Request, Response
+from tests.ports import free_port
 
 FAKE_SCRIPT = Path(__file__).with_name("fake_jupiter.py")
 ASSET = "jupiter-swap-api-x86_64-unknown-linux-gnu.zip"
@@ -126,8 +127,8 @@ class FakeGitHub:
         return [r for p, r in self.requests if p == f"/download/{tag}/{ASSET}" and r]
 
 
-def fast_process(**overrides: object) -> ProcessConfig:
-    values: dict[str, object] = {
+def fast_process(**overrides: Any) -> ProcessConfig:
+    values: dict[str, Any] = {
         "startup_timeout_s": 20.0,
         "health_interval_s": 0.2,
         "health_timeout_s": 2.0,
@@ -139,14 +140,19 @@ def fast_process(**overrides: object) -> ProcessConfig:
         "stop_grace_s": 3.0,
     }
     values.update(overrides)
-    return ProcessConfig(**values)  # type: ignore[arg-type]
+    return ProcessConfig(**values)
 
 
 def supervised_config(
-    tmp_path: Path, control_dir: Path, *, process: ProcessConfig | None = None, **launch: object
+    tmp_path: Path,
+    control_dir: Path,
+    *,
+    process: ProcessConfig | None = None,
+    env: dict[str, str] | None = None,
+    **launch: Any,
 ) -> Config:
-    env = {"FAKE_JUPITER_DIR": str(control_dir), **launch.pop("env", {})}  # type: ignore[dict-item]
-    launch_config = LaunchConfig(port=free_port(), env=env, **launch)  # type: ignore[arg-type]
+    env = {"FAKE_JUPITER_DIR": str(control_dir), **(env or {})}
+    launch_config = LaunchConfig(port=free_port(), env=env, **launch)
     return Config(
         state_dir=str(tmp_path / "state"),
         jupiter=JupiterConfig(

@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 import trio
-from jupiter_support import fake_binary_bytes, free_port, launched_pids, process_gone
 
 from galileo.cli import _jupiter
+from tests.jupiter.jupiter_support import (
+    FakeGitHub,
+    fake_binary_bytes,
+    launched_pids,
+    process_gone,
+)
+from tests.ports import free_port
 
 DEADLINE = 60
 
@@ -102,9 +108,9 @@ def test_status_without_a_running_instance(
     assert "not running" in capsys.readouterr().out
 
 
-async def test_install_versions_rollback_through_the_cli(tmp_path: Path, github: object) -> None:
-    from jupiter_support import FakeGitHub
-
+async def test_install_versions_rollback_through_the_cli(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
     assert isinstance(github, FakeGitHub)
     github.add("v1.0.0")
     github.add("v1.1.0")
@@ -171,7 +177,8 @@ stop_grace_s = 2
 
             def ready() -> bool:
                 try:
-                    return json.loads(runtime.read_text())["state"] == "ready"
+                    state: str = json.loads(runtime.read_text())["state"]
+                    return state == "ready"
                 except (OSError, ValueError):
                     return False
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 import trio
-from jupiter_support import ASSET, FakeGitHub, make_zip, release_zip, sha256
 from prometheus_client import CollectorRegistry
 
 from galileo._config import JupiterConfig
@@ -22,17 +22,18 @@ from galileo.jupiter_binary import (
     TextProgress,
     VerificationError,
 )
+from tests.jupiter.jupiter_support import ASSET, FakeGitHub, make_zip, release_zip, sha256
 
 
-def installer_for(github: FakeGitHub, tmp_path: Path, **overrides: object) -> JupiterInstaller:
-    values: dict[str, object] = {
+def installer_for(github: FakeGitHub, tmp_path: Path, **overrides: Any) -> JupiterInstaller:
+    values: dict[str, Any] = {
         "source": "release",
         "releases_api_url": f"{github.url}/releases",
         "install_dir": str(tmp_path / "install"),
         "download_timeout_s": 20.0,
         **overrides,
     }
-    config = JupiterConfig(**values)  # type: ignore[arg-type]
+    config = JupiterConfig(**values)
     return JupiterInstaller(config)
 
 

@@ -11,9 +11,10 @@ import trio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from galileo._config import WSOL_MINT, Config, JupiterConfig, LaunchConfig, SimConfig
+from galileo._config import Config, JupiterConfig, LaunchConfig, SimConfig
 from galileo._httpserver import HttpServer, Request, Response
 from galileo._secret import Secret
+from galileo._solana import WSOL_MINT
 from galileo.jupiter_binary import (
     LaunchError,
     MintFilterError,

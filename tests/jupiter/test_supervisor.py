@@ -17,19 +17,20 @@ from pathlib import Path
 import attrs
 import pytest
 import trio
-from jupiter_support import (
+from prometheus_client import CollectorRegistry
+
+from galileo._config import Config
+from galileo._secret import Secret
+from galileo._solana import WSOL_MINT
+from galileo.jupiter_binary import JupiterState, JupiterSupervisor, LaunchError, SupervisorFailed
+from tests.jupiter.jupiter_support import (
     fake_executable,
     fast_process,
-    free_port,
     launched_pids,
     process_gone,
     supervised_config,
 )
-from prometheus_client import CollectorRegistry
-
-from galileo._config import WSOL_MINT, Config
-from galileo._secret import Secret
-from galileo.jupiter_binary import JupiterState, JupiterSupervisor, LaunchError, SupervisorFailed
+from tests.ports import free_port
 
 USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 DEADLINE = 30
@@ -83,7 +84,8 @@ async def test_ready_after_labels_and_a_trial_quote_then_stop_kills_the_child(
         with trio.fail_after(DEADLINE):
             url = await nursery.start(supervisor.run)
         assert url == f"http://127.0.0.1:{config.jupiter.launch.port}"
-        assert supervisor.state is JupiterState.READY
+        # mypy keeps the STOPPED narrowing of the assert above across the await
+        assert supervisor.state is JupiterState.READY  # type: ignore[comparison-overlap]
         [launch] = launches(control_dir)
         argv = launch["argv"]
         assert isinstance(argv, list)
@@ -315,7 +317,8 @@ async def test_the_child_dies_when_galileo_is_killed(tmp_path: Path, control_dir
 
         def ready() -> bool:
             try:
-                return json.loads(runtime.read_text())["state"] == "ready"
+                state: str = json.loads(runtime.read_text())["state"]
+                return state == "ready"
             except (OSError, ValueError):
                 return False
 

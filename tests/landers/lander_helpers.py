@@ -1,6 +1,6 @@
-"""Shared helpers of the landers and execution tests: a quiet simulated world, signed
-transactions for it (a plain tip transfer, a real circular arbitrage), BuiltTx values
-around them and opportunities made from the world's own quotes."""
+"""Shared helpers of the landers and execution tests: signed transactions for the simulated
+world (a plain tip transfer, a real circular arbitrage), BuiltTx values around them and
+opportunities evaluated from the world's own quotes."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
-from galileo._config import LandersConfig
+from galileo._config import ExecutionConfig, LandersConfig, TipConfig
 from galileo.model import BuiltTx, Opportunity, RouteMode, TxSkip
-from galileo.providers import Quote, circular_quote
-from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT, World
+from galileo.net import FastTransport
+from galileo.providers import JupiterClient, Quote, circular_quote
+from galileo.sim import JITO_TIP_ACCOUNTS, World
 from galileo.sim._program import instruction_from_json, system_transfer
+from tests import worlds
 
 AMOUNT = 1_000_000_000
 TIP = 10_000
@@ -64,7 +66,7 @@ def stub_built(
         min_out=min_out,
         tip_lamports=tip,
         tip_account=JITO_TIP_ACCOUNTS[3],
-        base_fee_lamports=5000,
+        base_fee_lamports=ExecutionConfig().lamports_per_signature,  # one signature
         priority_fee_lamports=priority_fee,
         compute_unit_limit=cu_limit,
         compute_unit_price_micro_lamports=0,
@@ -85,10 +87,6 @@ def tip_transfer(world: World, lamports: int = TIP, *, slot: int | None = None) 
     return stub_built(tx, last_valid_block_height=chain.last_valid_block_height(bh_slot))
 
 
-def first_token(world: World) -> str:
-    return next(m for m in world.market.tokens if m != WSOL_MINT)
-
-
 async def _lookup_tables(
     client: httpx.AsyncClient, world: World, addresses: list[str]
 ) -> list[AddressLookupTableAccount]:
@@ -106,43 +104,22 @@ async def _lookup_tables(
     return tables
 
 
-async def quote(client: httpx.AsyncClient, world: World, a: str, b: str, amount: int) -> bytes:
-    response = await client.get(
-        world.jupiter_url + "/quote",
-        params={"inputMint": a, "outputMint": b, "amount": amount, "slippageBps": 0},
-    )
-    assert response.status_code == 200, response.text
-    return response.content
-
-
 async def opportunity(
-    world: World, mint: str, *, size: int = AMOUNT, tip: int = TIP, ip: str = ""
+    world: World, mint: str, *, size: int = AMOUNT, tip: int = TIP
 ) -> Opportunity:
-    """An opportunity from the world's own quotes (profit as the quotes say)."""
-    async with httpx.AsyncClient(trust_env=False) as client:
-        buy = Quote.parse(await quote(client, world, WSOL_MINT, mint, size))
-        sell = Quote.parse(await quote(client, world, mint, WSOL_MINT, buy.out_amount))
-    gross = sell.out_amount - size
-    fees = 5000 + 1000
-    return Opportunity(
-        id=f"opp-{next(_ids)}",
-        batch_id=0,
-        base_mint=WSOL_MINT,
-        mint=mint,
-        size=size,
-        buy=buy,
-        sell=sell,
-        gross_profit=gross,
-        net_profit=gross - tip - fees,
-        tip_lamports=tip,
-        priority_fee_lamports=1000,
-        base_fee_lamports=5000,
-        compute_unit_limit=0,
-        min_profit_lamports=0,
-        ip=ip,
-        quoted_at=0.0,
-        evaluated_at=0.0,
-    )
+    """The world's round trip base → mint → base quoted and evaluated like the engine does
+    (:func:`tests.worlds.opportunity`: the Evaluator's fees, here with a static ``tip``). The
+    round trip must pay: dislocate a pool first."""
+    config = ExecutionConfig(tip=TipConfig(policy="static", static_lamports=tip))
+    transport = FastTransport(world.jupiter_url)
+    try:
+        found = await worlds.opportunity(
+            JupiterClient(transport), config, mint, size=size, batch_id=next(_ids)
+        )
+    finally:
+        await transport.aclose()
+    assert isinstance(found, Opportunity), f"{mint}: {found} (dislocate a pool first)"
+    return found
 
 
 @attrs.define
@@ -163,6 +140,10 @@ class ArbBuilder:
         self.calls += 1
         if self.skip is not None:
             return self.skip
+        return await self.build_tx(opportunity)
+
+    async def build_tx(self, opportunity: Opportunity) -> BuiltTx:
+        """The signed transaction (never a skip): for tests that submit it themselves."""
         world = self.world
         extra = self.min_out_extra or (10**9 if opportunity.id in self.fail_ids else 0)
         min_out = opportunity.size + opportunity.tip_lamports + extra

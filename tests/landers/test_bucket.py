@@ -51,6 +51,31 @@ def test_a_429_drains_the_bucket_for_the_cooldown_and_refund_gives_a_token_back(
     assert not bucket.try_take()
 
 
+def test_available_within_counts_the_reservations_a_wait_budget_would_grant() -> None:
+    now = [0.0]
+    bucket = TokenBucket(2.0, headroom=0.0, clock=lambda: now[0])
+    assert bucket.available_within(0.0) == 2  # the burst
+    assert bucket.available_within(1.0) == 4  # and two more within a second
+    for _ in range(bucket.available_within(1.0)):
+        assert bucket.reserve(1.0) is not None
+    assert bucket.reserve(1.0) is None  # exactly as many as it said
+    assert bucket.available_within(1.0) == 0
+    now[0] = 1.0
+    assert bucket.available_within(0.0) == 0 and bucket.available_within(0.5) == 1
+
+
+async def test_a_cancelled_claim_gives_its_token_back(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    bucket = TokenBucket(1.0, headroom=0.0)
+    assert bucket.try_take()
+    wait = bucket.reserve(5.0)
+    assert wait is not None and wait == pytest.approx(1.0)
+    with trio.move_on_after(0.5):
+        await bucket.claim(wait)
+    assert bucket.reserve(0.6) == pytest.approx(0.5)  # the refunded token is the next one
+
+
 async def test_acquire_waits_for_its_token_on_the_trio_clock(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -1,5 +1,6 @@
 """Landers against the simulated world's Jito and RPC faces: fan-out, typed results, the
-per-endpoint token bucket, 429 handling and the endpoint → source IP mapping."""
+per-(endpoint, IP) token bucket, 429 handling and the endpoint → source IP mapping (the next
+IP in the endpoint's rendezvous order when the first is busy or cooling down)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from pathlib import Path
 import attrs
 import trio
 import trio.testing
-from lander_helpers import TIP, landers_config, tip_transfer
 from prometheus_client import CollectorRegistry, generate_latest
-from worlds import quiet_world
 
 from galileo._config import LandersConfig, RpcLanderConfig, SimFaultsConfig
 from galileo._secret import Secret
@@ -18,8 +17,10 @@ from galileo.landers import Landers, SendMethod, build_endpoints, jito_label
 from galileo.model import LanderOutcome
 from galileo.net import HttpxClients, IpHashRing
 from galileo.sim._jito import bundle_id
+from tests.landers.lander_helpers import TIP, landers_config, tip_transfer
+from tests.ports import IPS
+from tests.worlds import quiet_world
 
-IPS = ["127.0.0.2", "127.0.0.3"]
 TOKEN = "TOPSECRETTOKEN123"
 
 
@@ -61,7 +62,7 @@ async def test_fan_out_sends_to_every_jito_region_and_rpc_endpoint_and_lands_onc
         assert submission.accepted and submission.signature == built.signature
         assert submission.bundle_ids == (bundle_id([built.signature]),)
         for endpoint, result in zip(landers.endpoints, submission.results, strict=True):
-            assert result.ip == ring.pick(endpoint.key)
+            assert result.ip == ring.order(endpoint.key)[0]
         after = world.balances()
         assert after.lamports == before.lamports - TIP - 5000  # landed exactly once
         text = generate_latest(registry).decode()
@@ -72,7 +73,7 @@ async def test_fan_out_sends_to_every_jito_region_and_rpc_endpoint_and_lands_onc
                 "galileo_lander_submissions_total",
                 lander="jito",
                 endpoint=f"127.0.0.1:{port}/ny",
-                ip=submission.results[0].ip,
+                ip=ring.order(landers.endpoints[0].key)[0],
                 result="accepted",
             )
             == 1
@@ -93,8 +94,7 @@ async def test_a_429_is_rate_limited_and_moves_the_endpoint_to_the_next_ip_until
             jito_urls=[world.jito_url],
         )
         (endpoint,) = landers.endpoints
-        first_ip = ring.pick(endpoint.key)
-        other_ip = next(ip for ip in IPS if ip != first_ip)
+        first_ip, other_ip = ring.order(endpoint.key)
         assert {landers.ip_for(endpoint) for _ in range(20)} == {first_ip}  # stable
 
         accepted = await landers.submit(tip_transfer(world, TIP))
@@ -123,25 +123,50 @@ async def test_a_429_is_rate_limited_and_moves_the_endpoint_to_the_next_ip_until
         )
 
 
-async def test_every_ip_cooling_down_reports_rate_limited_without_sending(
+async def test_every_ip_cooling_down_drops_the_send_as_no_ip_not_as_rate_limited(
     mock_clock: trio.testing.MockClock, tmp_path: Path, clients: HttpxClients
 ) -> None:
     async with quiet_world(tmp_path, jito_rps_per_ip=1.0) as world:
+        registry = CollectorRegistry()
         landers = Landers(
             landers_config(requests_per_second=100.0),
             clients=clients,
             hashring=IpHashRing(["127.0.0.2"]),
+            registry=registry,
             jito_urls=[world.jito_url],
         )
+        label = landers.endpoints[0].label
         await landers.submit(tip_transfer(world, TIP))
         await landers.submit(tip_transfer(world, TIP + 1))  # 429: the only IP cools down
         received = world.faults["jito"].stats.requests
 
         submission = await landers.submit(tip_transfer(world, TIP + 2))
 
-        assert submission.results[0].result.outcome is LanderOutcome.RATE_LIMITED
-        assert submission.results[0].result.reason == "every source IP is cooling down"
+        (result,) = submission.results
+        assert result.result.outcome is LanderOutcome.TIMEOUT  # dropped before sending
+        assert result.result.reason == "no_ip: every source IP is cooling down"
+        assert result.ip is None and result.dropped and submission.dropped
         assert world.faults["jito"].stats.requests == received
+        counts = {
+            (ip, outcome): _sample(
+                registry,
+                "galileo_lander_submissions_total",
+                lander="jito",
+                endpoint=label,
+                ip=ip,
+                result=outcome,
+            )
+            for ip in ("127.0.0.2", "none")
+            for outcome in ("accepted", "rate_limited", "no_ip")
+        }
+        assert counts == {
+            ("127.0.0.2", "accepted"): 1,
+            ("127.0.0.2", "rate_limited"): 1,  # the one real 429, and only that
+            ("127.0.0.2", "no_ip"): 0,
+            ("none", "accepted"): 0,
+            ("none", "rate_limited"): 0,
+            ("none", "no_ip"): 1,
+        }
 
 
 async def test_work_that_would_queue_past_the_queue_timeout_is_dropped_and_counted(
@@ -152,7 +177,7 @@ async def test_work_that_would_queue_past_the_queue_timeout_is_dropped_and_count
         landers = Landers(
             landers_config(requests_per_second=1.0, queue_timeout_ms=500),
             clients=clients,
-            hashring=IpHashRing(IPS),
+            hashring=IpHashRing(["127.0.0.2"]),
             registry=registry,
             jito_urls=[world.jito_url],
         )
@@ -163,14 +188,54 @@ async def test_work_that_would_queue_past_the_queue_timeout_is_dropped_and_count
         (result,) = stale.results
         assert result.result.outcome is LanderOutcome.TIMEOUT
         assert result.result.reason == "queue_timeout"
-        assert not stale.accepted
+        assert result.dropped and stale.dropped and not stale.accepted
         assert landers.dropped == 1
         label = landers.endpoints[0].label
         assert (
             _sample(registry, "galileo_lander_queue_dropped_total", lander="jito", endpoint=label)
             == 1
         )
+        busy = _sample(
+            registry,
+            "galileo_lander_submissions_total",
+            lander="jito",
+            endpoint=label,
+            ip="none",
+            result="busy",
+        )
+        assert busy == 1
         assert world.jito.bundles_received == 1  # the stale one never left
+
+
+async def test_a_busy_first_ip_hands_the_send_to_the_next_ip_in_the_endpoints_order(
+    mock_clock: trio.testing.MockClock, tmp_path: Path, clients: HttpxClients
+) -> None:
+    # Jito's limit, enforced by the world: 1 per second per source IP and region.
+    ips = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+    async with quiet_world(tmp_path, jito_rps_per_ip=1.0) as world:
+        ring = IpHashRing(ips)
+        landers = Landers(
+            landers_config(requests_per_second=1.0, queue_timeout_ms=500),
+            clients=clients,
+            hashring=ring,
+            jito_urls=[world.jito_url],
+        )
+        (endpoint,) = landers.endpoints
+        order = ring.order(endpoint.key)
+
+        sent = [await landers.submit(tip_transfer(world, TIP + i)) for i in range(4)]
+
+        # One token per IP now: each send takes the next IP in the endpoint's order ...
+        assert [s.results[0].ip for s in sent[:3]] == order
+        assert all(s.accepted for s in sent[:3])
+        # ... and with every IP busy for longer than the queue timeout, the fourth is dropped.
+        assert sent[3].results[0].result.reason == "queue_timeout" and sent[3].dropped
+        assert world.faults["jito"].stats.rate_limited == 0
+        assert world.jito.bundles_received == 3
+
+        mock_clock.jump(1.2)  # a token again on every IP: back to the favourite
+        again = await landers.submit(tip_transfer(world, TIP + 9))
+        assert again.results[0].ip == order[0] and again.accepted
 
 
 async def test_the_token_bucket_keeps_under_the_block_engine_limit(

@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from lander_helpers import tip_transfer
-from worlds import quiet_world
 
 from galileo._httpserver import HttpServer, Request, Response
 from galileo.landers import (
@@ -28,6 +26,9 @@ from galileo.landers import (
 )
 from galileo.net import HttpxClients
 from galileo.sim import World
+from tests.landers.lander_helpers import tip_transfer
+from tests.logs import fields_of
+from tests.worlds import quiet_world
 
 
 def floor_doc(**overrides: Any) -> list[dict[str, Any]]:
@@ -211,7 +212,7 @@ async def test_a_failed_first_fetch_still_starts_and_is_counted(
         assert (floor.fetches, floor.failures, floor.lamports()) == (1, 1, 0)
         assert floor.last_error is not None and floor.last_error.startswith("malformed")
         (record,) = [r for r in caplog.records if r.getMessage() == "tip floor fetch failed"]
-        fields = record.fields  # type: ignore[attr-defined]
+        fields = fields_of(record)
         assert fields["kind"] == "malformed" and fields["percentile"] == 50
         assert fields["url"] == url and fields["failures"] == 1
         # The next poll succeeds.

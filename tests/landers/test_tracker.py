@@ -11,15 +11,7 @@ from typing import Any
 import attrs
 import trio
 import trio.testing
-from lander_helpers import (
-    ArbBuilder,
-    first_token,
-    landers_config,
-    opportunity,
-    tip_transfer,
-)
 from prometheus_client import CollectorRegistry
-from worlds import quiet_world
 
 from galileo._config import LandersConfig, RpcLanderConfig, SimFaultsConfig
 from galileo._secret import Secret
@@ -27,8 +19,9 @@ from galileo.landers import EndpointResult, Landers, LandingTracker, SendMethod,
 from galileo.model import LanderOutcome, LanderResult, LandingStatus
 from galileo.net import HttpxClients, IpHashRing, JsonRpcClient
 from galileo.sim import World
-
-IPS = ["127.0.0.2", "127.0.0.3"]
+from tests.landers.lander_helpers import ArbBuilder, landers_config, opportunity, tip_transfer
+from tests.ports import IPS
+from tests.worlds import dislocated_token, quiet_world
 
 
 @attrs.define
@@ -99,8 +92,8 @@ async def test_a_transaction_that_fails_on_chain_is_failed_with_its_slot(
     tmp_path: Path, clients: HttpxClients
 ) -> None:
     async with quiet_world(tmp_path, slot_ms=20) as world, rig(world, clients, rpc_only()) as r:
-        opp = await opportunity(world, first_token(world))
-        built = await ArbBuilder(world, min_out_extra=10**9).build(opp, ip="")
+        opp = await opportunity(world, dislocated_token(world))  # a round trip that pays
+        built = await ArbBuilder(world, min_out_extra=10**9).build_tx(opp)
         submission = await r.landers.submit(built)
 
         outcome = await r.tracker.wait(submission)
@@ -117,8 +110,8 @@ async def test_a_bundle_that_failed_everywhere_is_failed_without_a_slot(
         quiet_world(tmp_path, slot_ms=20) as world,
         rig(world, clients, landers_config(), bundle_poll_after_s=0.1) as r,
     ):
-        opp = await opportunity(world, first_token(world))
-        built = await ArbBuilder(world, min_out_extra=10**9).build(opp, ip="")
+        opp = await opportunity(world, dislocated_token(world))  # a round trip that pays
+        built = await ArbBuilder(world, min_out_extra=10**9).build_tx(opp)
         submission = await r.landers.submit(built)
 
         outcome = await r.tracker.wait(submission)

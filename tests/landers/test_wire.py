@@ -1,12 +1,14 @@
 """What goes on the wire: the exact request bodies, the auth header, and that secrets never
-reach labels or reasons; plus the source-IP mapping following the allocator's health."""
+reach labels or reasons; plus the endpoint → source IP order and the admission check over
+every IP (no network)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import attrs
 import trio
 import trio.testing
-from lander_helpers import landers_config, stub_built
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.message import MessageV0
@@ -19,6 +21,7 @@ from galileo._secret import Secret
 from galileo.landers import Landers, SendMethod
 from galileo.model import BuiltTx, LanderOutcome
 from galileo.net import HttpxClients, IpHashRing
+from tests.landers.lander_helpers import landers_config, stub_built
 
 UUID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 TOKEN = "RPCTOKEN9876543210"
@@ -90,25 +93,61 @@ async def test_requests_have_the_documented_shape_and_the_auth_header(
         assert TOKEN not in r.result.endpoint and UUID not in (r.result.reason or "")
 
 
-def test_the_endpoint_follows_the_allocators_health_and_comes_back() -> None:
-    healthy = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
-    ring = IpHashRing(list(healthy))
-    landers = Landers(
-        landers_config(),
+def _pure_landers(ips: list[str], now: list[float], **jito: Any) -> Landers:
+    """Landers that never touch the network (routing and admission only), on clock ``now``."""
+    return Landers(
+        landers_config(**jito),
         clients=HttpxClients(),
-        hashring=ring,
+        hashring=IpHashRing(ips),
         jito_urls=["http://127.0.0.1:1/ny", "http://127.0.0.1:1/tokyo"],
-        healthy=lambda: healthy,
-        clock=lambda: 0.0,
+        clock=lambda: now[0],
     )
+
+
+def test_only_the_landers_own_cooldown_moves_an_endpoint_to_its_next_ip_and_back() -> None:
+    ips = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+    now = [0.0]
+    landers = _pure_landers(ips, now)
+    ring = IpHashRing(ips)
     ny, tokyo = landers.endpoints
+    assert landers.ip_order(ny) == tuple(ring.order(ny.key))
     first_ny, first_tokyo = landers.ip_for(ny), landers.ip_for(tokyo)
-    assert first_ny is not None and first_tokyo is not None
-    healthy.remove(first_ny)  # the quote path put it into a cooldown
-    moved = landers.ip_for(ny)
-    assert moved is not None and moved != first_ny
-    assert moved == ring.order(ny.key)[1]  # its next best
-    if first_tokyo != first_ny:
-        assert landers.ip_for(tokyo) == first_tokyo  # others stay where they were
-    healthy.append(first_ny)
-    assert landers.ip_for(ny) == first_ny
+    assert first_ny == ring.order(ny.key)[0] and first_tokyo == ring.order(tokyo.key)[0]
+
+    landers._rate_limited(ny, first_ny)  # a 429 for (ny, its first IP)
+
+    assert landers.usable_ips(ny) == list(ring.order(ny.key)[1:])
+    assert landers.ip_for(ny) == ring.order(ny.key)[1]  # its next best
+    assert landers.ip_for(tokyo) == first_tokyo  # other endpoints stay where they were
+    now[0] += landers.cooling_down(ny, first_ny) + 0.001
+    assert landers.ip_for(ny) == first_ny  # back once the cooldown is over
+
+
+def test_admission_counts_the_tokens_of_every_source_ip_of_an_endpoint() -> None:
+    now = [0.0]
+    # 1 per second per (endpoint, IP), burst 1, a 0.5 s wait budget: one send per IP now.
+    one = _pure_landers(["127.0.0.2"], now, requests_per_second=1.0, queue_timeout_ms=500)
+    four = _pure_landers(
+        ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"],
+        now,
+        requests_per_second=1.0,
+        queue_timeout_ms=500,
+    )
+    assert one.can_send(queued=0) and not one.can_send(queued=1)
+    assert four.can_send(queued=3) and not four.can_send(queued=4)
+
+    ny, tokyo = four.endpoints
+    for ip in four.ip_order(ny)[:3]:
+        four._rate_limited(ny, ip)  # cooling down: its tokens do not count
+        four._rate_limited(tokyo, ip)
+    assert four.can_send(queued=0) and not four.can_send(queued=1)
+
+
+def test_admission_charges_send_bundle_and_bundle_only_to_the_same_buckets() -> None:
+    now = [0.0]
+    ips = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
+    landers = _pure_landers(
+        ips, now, requests_per_second=1.0, queue_timeout_ms=500, bundle_only_send_transaction=True
+    )
+    # 4 tokens per region; each submission on its way takes two (sendBundle + bundle-only).
+    assert landers.can_send(queued=1) and not landers.can_send(queued=2)

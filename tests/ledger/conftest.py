@@ -1,29 +1,17 @@
-"""Fixtures for the ledger tests: a ledger file in tmp_path and a controllable wall clock."""
+"""Fixtures for the ledger tests: a ledger file in tmp_path, a controllable wall clock and a
+hand-made ledger covering every status (helpers in tests/ledger/ledger_helpers.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from galileo.ledger import Ledger
-
-# 2026-01-01T00:00:00Z, in seconds.
-T0 = 1_767_225_600.0
-
-
-class WallClock:
-    """A wall clock the test moves by hand (seconds since the epoch)."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from galileo.model import AttemptStatus
+from tests.ledger.ledger_helpers import T0, WallClock, lander_result, plan
 
 
 @pytest.fixture
@@ -47,44 +35,9 @@ def t0() -> float:
     return T0
 
 
-def plan(
-    ledger: Ledger,
-    opportunity_id: str,
-    *,
-    size: int = 1_000_000_000,
-    profit: int = 50_000,
-    dry_run: bool = False,
-    intermediate: str = "USDC",
-) -> bool:
-    """Plan an attempt with defaults for the facts a test does not care about."""
-    return ledger.plan(
-        opportunity_id,
-        base_mint="So11111111111111111111111111111111111111112",
-        intermediate_mint=intermediate,
-        size=size,
-        expected_profit=profit,
-        dry_run=dry_run,
-    )
-
-
-@pytest.fixture(name="plan")
-def plan_fixture() -> object:
-    return plan
-
-
-def _result(lander: str, endpoint: str, outcome: str, reason: str | None = None) -> object:
-    from galileo.model import LanderOutcome, LanderResult
-
-    return LanderResult(
-        lander=lander, endpoint=endpoint, outcome=LanderOutcome(outcome), reason=reason
-    )
-
-
 @pytest.fixture
 def sample_ledger(ledger_path: Path) -> Path:
     """Eight attempts, ten minutes apart from T0, covering every status (docs in test_report)."""
-    from galileo.model import AttemptStatus
-
     clock = WallClock()
     with Ledger(ledger_path, clock=clock) as ledger:
 
@@ -97,7 +50,10 @@ def sample_ledger(ledger_path: Path) -> Path:
         ledger.submitted(
             "a1",
             bundle_id="b1",
-            results=[_result("jito", "ny", "accepted"), _result("jito", "ams", "rate_limited")],
+            results=[
+                lander_result("jito", "ny", "accepted"),
+                lander_result("jito", "ams", "rate_limited"),
+            ],
         )
         ledger.landed("a1", slot=1)
         ledger.realised("a1", 80_000)
@@ -107,25 +63,28 @@ def sample_ledger(ledger_path: Path) -> Path:
         ledger.submitted(
             "a2",
             signature="s2",
-            results=[_result("jito", "ny", "accepted"), _result("rpc", "main", "accepted")],
+            results=[
+                lander_result("jito", "ny", "accepted"),
+                lander_result("rpc", "main", "accepted"),
+            ],
         )
         ledger.landed("a2", slot=2)  # balance change not read yet
 
         attempt("a3", 30_000)
         ledger.built("a3", tip=3_000, base_fee=5_000, priority_fee=500)
-        ledger.submitted("a3", signature="s3", results=[_result("rpc", "main", "accepted")])
+        ledger.submitted("a3", signature="s3", results=[lander_result("rpc", "main", "accepted")])
         ledger.finished(
             "a3", AttemptStatus.FAILED, reason="slippage", landed_slot=3, realised_lamports=-5_500
         )
 
         attempt("a4", 20_000)
         ledger.built("a4", tip=2_000, base_fee=5_000, priority_fee=0)
-        ledger.submitted("a4", results=[_result("jito", "ny", "timeout")])
+        ledger.submitted("a4", results=[lander_result("jito", "ny", "timeout")])
         ledger.finished("a4", AttemptStatus.EXPIRED, reason="not seen in 60 s")
 
         attempt("a5", 40_000)
         ledger.submitted(
-            "a5", results=[_result("jito", "ams", "rejected", "bundle simulation failed")]
+            "a5", results=[lander_result("jito", "ams", "rejected", "bundle simulation failed")]
         )
         ledger.finished("a5", AttemptStatus.DROPPED)
 
@@ -134,7 +93,7 @@ def sample_ledger(ledger_path: Path) -> Path:
         ledger.finished("a6", AttemptStatus.DRY_RUN)
 
         attempt("a7", 70_000)
-        ledger.submitted("a7", results=[_result("jito", "ny", "accepted")])
+        ledger.submitted("a7", results=[lander_result("jito", "ny", "accepted")])
 
         attempt("a8", 10_000)
     return ledger_path
@@ -142,8 +101,6 @@ def sample_ledger(ledger_path: Path) -> Path:
 
 @pytest.fixture
 def summary_file(tmp_path: Path) -> Path:
-    import json
-
     path = tmp_path / "summary.json"
     path.write_text(
         json.dumps(

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import trio
 import trio.lowlevel
 
 from galileo.ledger import LEDGER_STAGE, AsyncLedger, Ledger
 from galileo.model import AttemptStatus
+from galileo.obs import Recorder
 
 
-class StageLog:
+class StageLog(Recorder):
+    """A Recorder that only lists what it was told to observe."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.observed: list[tuple[str, float]] = []
 
     def observe(self, name: str, seconds: float, **labels: str) -> None:
         self.observed.append((name, seconds))
 
 
-async def test_concurrent_tasks_write_every_attempt_once(ledger: Ledger):
+async def test_concurrent_tasks_write_every_attempt_once(ledger: Ledger) -> None:
     recorder = StageLog()
     aledger = AsyncLedger(ledger, recorder=recorder)
 
@@ -46,14 +51,16 @@ async def test_concurrent_tasks_write_every_attempt_once(ledger: Ledger):
     assert {name for name, _ in recorder.observed} == {LEDGER_STAGE}
 
 
-async def test_writes_from_one_task_reach_sqlite_in_order(ledger: Ledger):
+async def test_writes_from_one_task_reach_sqlite_in_order(ledger: Ledger) -> None:
     aledger = AsyncLedger(ledger)
     await aledger.plan("opp", base_mint="So1", intermediate_mint="X", size=1, expected_profit=1)
     await aledger.finished("opp", AttemptStatus.EXPIRED, reason="timeout")
     assert await aledger.landed("opp", slot=3) is AttemptStatus.LANDED
 
 
-async def test_a_write_in_progress_completes_even_if_the_caller_is_cancelled(ledger: Ledger):
+async def test_a_write_in_progress_completes_even_if_the_caller_is_cancelled(
+    ledger: Ledger,
+) -> None:
     aledger = AsyncLedger(ledger)
     started = threading.Event()
     proceed = threading.Event()
@@ -84,7 +91,7 @@ async def test_a_write_in_progress_completes_even_if_the_caller_is_cancelled(led
     assert ledger.get("opp") is not None
 
 
-async def test_aclose_closes_the_ledger(ledger_path):
+async def test_aclose_closes_the_ledger(ledger_path: Path) -> None:
     aledger = AsyncLedger(Ledger(ledger_path))
     await aledger.plan("opp", base_mint="So1", intermediate_mint="X", size=1, expected_profit=1)
     await aledger.aclose()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -39,8 +40,10 @@ with Ledger(path, synchronous=synchronous) as ledger:
 TOTAL = 200
 KILL_AFTER = 30
 
+Synchronous = Literal["full", "normal"]  # Ledger(synchronous=...)
 
-def _writer(path: Path, start: int, stop: int, synchronous: str) -> subprocess.Popen[str]:
+
+def _writer(path: Path, start: int, stop: int, synchronous: Synchronous) -> subprocess.Popen[str]:
     root = str(Path(galileo.__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.Popen(
@@ -66,8 +69,8 @@ def _assert_complete(ledger: Ledger, index: int) -> None:
 
 @pytest.mark.parametrize("synchronous", ["full", "normal"])
 def test_sigkill_mid_stream_then_replay_neither_loses_nor_duplicates(
-    tmp_path: Path, synchronous: str
-):
+    tmp_path: Path, synchronous: Synchronous
+) -> None:
     path = tmp_path / "ledger.sqlite3"
     writer = _writer(path, 0, TOTAL, synchronous)
     assert writer.stdout is not None
@@ -80,6 +83,7 @@ def test_sigkill_mid_stream_then_replay_neither_loses_nor_duplicates(
         writer.send_signal(signal.SIGKILL)  # while it is in the middle of its next writes
     finally:
         writer.wait(timeout=30)
+        writer.stdout.close()  # the pipe is ours to close (filterwarnings: ResourceWarning)
     assert writer.returncode == -signal.SIGKILL
     assert acknowledged + 1 == KILL_AFTER
 

@@ -22,6 +22,7 @@ from galileo.ledger import (
     open_readonly,
 )
 from galileo.model import AttemptStatus, LanderOutcome, LanderResult
+from tests.ledger.ledger_helpers import WallClock, plan
 
 JITO_NY = LanderResult(lander="jito", endpoint="ny", outcome=LanderOutcome.ACCEPTED)
 JITO_AMS = LanderResult(
@@ -29,7 +30,9 @@ JITO_AMS = LanderResult(
 )
 
 
-def test_an_attempt_round_trips_through_every_stage(ledger: Ledger, wall_clock, plan, t0):
+def test_an_attempt_round_trips_through_every_stage(
+    ledger: Ledger, wall_clock: WallClock, t0: float
+) -> None:
     assert plan(ledger, "opp-1", size=2_000_000_000, profit=75_000)
     wall_clock.advance(0.5)
     assert ledger.built("opp-1", tip=10_000, base_fee=5_000, priority_fee=1_400, signature="sig1")
@@ -64,7 +67,7 @@ def test_an_attempt_round_trips_through_every_stage(ledger: Ledger, wall_clock, 
     assert set(attempt.lander_results) == {JITO_NY, JITO_AMS}
 
 
-def test_planning_twice_keeps_the_first_facts_and_one_row(ledger: Ledger, plan):
+def test_planning_twice_keeps_the_first_facts_and_one_row(ledger: Ledger) -> None:
     assert plan(ledger, "opp-1", profit=10)
     ledger.built("opp-1", tip=1, base_fee=2, priority_fee=3)
     assert not plan(ledger, "opp-1", profit=999)
@@ -75,7 +78,7 @@ def test_planning_twice_keeps_the_first_facts_and_one_row(ledger: Ledger, plan):
     assert ledger.count() == 1
 
 
-def test_replaying_the_whole_sequence_changes_nothing(ledger: Ledger, plan):
+def test_replaying_the_whole_sequence_changes_nothing(ledger: Ledger) -> None:
     def sequence() -> None:
         plan(ledger, "opp-1")
         ledger.built("opp-1", tip=1, base_fee=2, priority_fee=3)
@@ -90,14 +93,14 @@ def test_replaying_the_whole_sequence_changes_nothing(ledger: Ledger, plan):
     assert ledger.count() == 1
 
 
-def test_status_never_moves_backwards(ledger: Ledger, plan):
+def test_status_never_moves_backwards(ledger: Ledger) -> None:
     plan(ledger, "opp-1")
     ledger.submitted("opp-1")
     assert ledger.update("opp-1", status=AttemptStatus.BUILT) is AttemptStatus.SUBMITTED
     assert ledger.update("opp-1", status=AttemptStatus.PLANNED) is AttemptStatus.SUBMITTED
 
 
-def test_the_first_terminal_status_wins_except_that_landed_overrides(ledger: Ledger, plan):
+def test_the_first_terminal_status_wins_except_that_landed_overrides(ledger: Ledger) -> None:
     plan(ledger, "opp-1")
     ledger.finished("opp-1", AttemptStatus.EXPIRED, reason="not seen in 60 s")
     assert ledger.finished("opp-1", AttemptStatus.FAILED) is AttemptStatus.EXPIRED
@@ -106,7 +109,7 @@ def test_the_first_terminal_status_wins_except_that_landed_overrides(ledger: Led
     assert ledger.finished("opp-1", AttemptStatus.DROPPED) is AttemptStatus.LANDED
 
 
-def test_a_failed_on_chain_attempt_keeps_its_slot_reason_and_cost(ledger: Ledger, plan):
+def test_a_failed_on_chain_attempt_keeps_its_slot_reason_and_cost(ledger: Ledger) -> None:
     plan(ledger, "opp-1")
     ledger.finished(
         "opp-1",
@@ -125,14 +128,14 @@ def test_a_failed_on_chain_attempt_keeps_its_slot_reason_and_cost(ledger: Ledger
     assert attempt.realised_lamports == -6_400
 
 
-def test_finished_refuses_landed_and_non_terminal_statuses(ledger: Ledger, plan):
+def test_finished_refuses_landed_and_non_terminal_statuses(ledger: Ledger) -> None:
     plan(ledger, "opp-1")
     for status in (AttemptStatus.LANDED, AttemptStatus.SUBMITTED):
         with pytest.raises(LedgerValueError):
             ledger.finished("opp-1", status)
 
 
-def test_updates_of_an_unknown_opportunity_are_refused(ledger: Ledger):
+def test_updates_of_an_unknown_opportunity_are_refused(ledger: Ledger) -> None:
     with pytest.raises(UnknownAttemptError, match="opp-x"):
         ledger.landed("opp-x", slot=1)
     with pytest.raises(UnknownAttemptError):
@@ -142,7 +145,7 @@ def test_updates_of_an_unknown_opportunity_are_refused(ledger: Ledger):
     assert ledger.count() == 0
 
 
-def test_a_lander_endpoint_result_is_replaced_not_duplicated(ledger: Ledger, plan):
+def test_a_lander_endpoint_result_is_replaced_not_duplicated(ledger: Ledger) -> None:
     plan(ledger, "opp-1")
     ledger.lander_result("opp-1", JITO_AMS)
     retry = LanderResult(lander="jito", endpoint="amsterdam", outcome=LanderOutcome.ACCEPTED)
@@ -153,7 +156,7 @@ def test_a_lander_endpoint_result_is_replaced_not_duplicated(ledger: Ledger, pla
     assert sorted(attempt.lander_results, key=lambda r: r.endpoint) == [retry, JITO_NY]
 
 
-def test_a_dry_run_is_recorded_as_such(ledger: Ledger, plan):
+def test_a_dry_run_is_recorded_as_such(ledger: Ledger) -> None:
     plan(ledger, "opp-1", dry_run=True)
     ledger.built("opp-1", tip=1, base_fee=2, priority_fee=3)
     ledger.finished("opp-1", AttemptStatus.DRY_RUN)
@@ -165,7 +168,7 @@ def test_a_dry_run_is_recorded_as_such(ledger: Ledger, plan):
 # -- 64-bit integers -------------------------------------------------------------------------
 
 
-def test_the_int64_extremes_are_stored_exactly(ledger: Ledger, plan):
+def test_the_int64_extremes_are_stored_exactly(ledger: Ledger) -> None:
     plan(ledger, "max", size=INT64_MAX, profit=INT64_MAX)
     plan(ledger, "min", size=1, profit=INT64_MIN)
     ledger.realised("max", INT64_MAX)
@@ -177,7 +180,7 @@ def test_the_int64_extremes_are_stored_exactly(ledger: Ledger, plan):
 
 
 @pytest.mark.parametrize("value", [INT64_MAX + 1, INT64_MIN - 1, 10**30])
-def test_amounts_outside_int64_are_refused_with_the_field_name(ledger: Ledger, value: int, plan):
+def test_amounts_outside_int64_are_refused_with_the_field_name(ledger: Ledger, value: int) -> None:
     with pytest.raises(LedgerValueError, match="expected_profit") as info:
         plan(ledger, "opp-1", profit=value)
     assert info.value.field == "expected_profit"
@@ -197,12 +200,12 @@ def test_amounts_outside_int64_are_refused_with_the_field_name(ledger: Ledger, v
 
 
 @pytest.mark.parametrize("value", [1.0, 1.5, True, "100", None])
-def test_non_int_amounts_are_refused(ledger: Ledger, value: object, plan):
+def test_non_int_amounts_are_refused(ledger: Ledger, value: object) -> None:
     with pytest.raises(LedgerValueError, match="size"):
         plan(ledger, "opp-1", size=value)  # type: ignore[arg-type]
 
 
-def test_the_table_itself_refuses_a_float_amount(ledger: Ledger, plan):
+def test_the_table_itself_refuses_a_float_amount(ledger: Ledger) -> None:
     plan(ledger, "opp-1")
     with pytest.raises(sqlite3.Error):
         ledger.connection.execute("UPDATE attempts SET tip = 1.5 WHERE opportunity_id = 'opp-1'")
@@ -214,7 +217,7 @@ def test_the_table_itself_refuses_a_float_amount(ledger: Ledger, plan):
 )
 def test_any_int64_amount_round_trips(
     tmp_path_factory: pytest.TempPathFactory, profit: int, realised: int
-):
+) -> None:
     path = tmp_path_factory.getbasetemp() / "round-trip.sqlite3"  # shared: ids are unique
     oid = uuid.uuid4().hex
     with Ledger(path, synchronous="normal") as ledger:
@@ -228,7 +231,7 @@ def test_any_int64_amount_round_trips(
 # -- file, schema, durability settings --------------------------------------------------------
 
 
-def test_the_file_is_wal_with_a_recorded_schema_version(ledger: Ledger, ledger_path: Path):
+def test_the_file_is_wal_with_a_recorded_schema_version(ledger: Ledger, ledger_path: Path) -> None:
     conn = ledger.connection
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -238,12 +241,12 @@ def test_the_file_is_wal_with_a_recorded_schema_version(ledger: Ledger, ledger_p
     assert ledger_path.is_file()
 
 
-def test_normal_synchronous_mode_can_be_chosen(ledger_path: Path):
+def test_normal_synchronous_mode_can_be_chosen(ledger_path: Path) -> None:
     with Ledger(ledger_path, synchronous="normal") as ledger:
         assert ledger.connection.execute("PRAGMA synchronous").fetchone()[0] == 1
 
 
-def test_reopening_keeps_rows_and_does_not_migrate_again(ledger_path: Path, plan):
+def test_reopening_keeps_rows_and_does_not_migrate_again(ledger_path: Path) -> None:
     with Ledger(ledger_path) as ledger:
         plan(ledger, "opp-1")
     with Ledger(ledger_path) as ledger:
@@ -252,7 +255,7 @@ def test_reopening_keeps_rows_and_does_not_migrate_again(ledger_path: Path, plan
         assert rows[0] == 1
 
 
-def test_a_ledger_from_a_newer_galileo_is_refused(ledger_path: Path):
+def test_a_ledger_from_a_newer_galileo_is_refused(ledger_path: Path) -> None:
     with Ledger(ledger_path) as ledger:
         ledger.connection.execute(
             "INSERT INTO schema_migrations VALUES (?, 'future', 0)", (SCHEMA_VERSION + 1,)
@@ -263,20 +266,20 @@ def test_a_ledger_from_a_newer_galileo_is_refused(ledger_path: Path):
         open_readonly(ledger_path)
 
 
-def test_reading_a_missing_ledger_does_not_create_it(tmp_path: Path):
+def test_reading_a_missing_ledger_does_not_create_it(tmp_path: Path) -> None:
     missing = tmp_path / "nope.sqlite3"
     with pytest.raises(FileNotFoundError):
         open_readonly(missing)
     assert not missing.exists()
 
 
-def test_the_default_path_is_in_the_state_dir(tmp_path: Path):
+def test_the_default_path_is_in_the_state_dir(tmp_path: Path) -> None:
     assert default_ledger_path(tmp_path) == tmp_path / "ledger.sqlite3"
 
 
 def test_a_read_only_connection_sees_committed_rows_while_the_writer_is_open(
-    ledger: Ledger, ledger_path: Path, plan
-):
+    ledger: Ledger, ledger_path: Path
+) -> None:
     plan(ledger, "opp-1")
     reader = open_readonly(ledger_path)
     try:

@@ -7,7 +7,9 @@ The sample: a1 landed (+80 000 realised), a2 landed (realised pending), a3 faile
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,11 +18,13 @@ from galileo.cli._ledger import parse_duration_s, parse_since_ms
 from galileo.ledger import (
     LanderStats,
     Ledger,
+    LedgerReport,
     build_report,
     format_lamports,
     format_report,
     open_readonly,
 )
+from tests.ledger.ledger_helpers import plan
 
 EXPECTED_STATUS = {
     "planned": 1,
@@ -34,15 +38,21 @@ EXPECTED_STATUS = {
 }
 
 
-def _report(path: Path, **kwargs):
+def _report(
+    path: Path,
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> LedgerReport:
     conn = open_readonly(path)
     try:
-        return build_report(conn, **kwargs)
+        return build_report(conn, since_ms=since_ms, until_ms=until_ms, summary=summary)
     finally:
         conn.close()
 
 
-def test_report_figures_match_the_hand_made_ledger(sample_ledger: Path):
+def test_report_figures_match_the_hand_made_ledger(sample_ledger: Path) -> None:
     report = _report(sample_ledger)
     assert report.attempts == 8
     assert report.by_status == EXPECTED_STATUS
@@ -60,7 +70,7 @@ def test_report_figures_match_the_hand_made_ledger(sample_ledger: Path):
     assert report.stages is None
 
 
-def test_lander_and_endpoint_success_rates(sample_ledger: Path):
+def test_lander_and_endpoint_success_rates(sample_ledger: Path) -> None:
     report = _report(sample_ledger)
     assert report.endpoints == (
         LanderStats(lander="jito", endpoint="ams", submissions=2, accepted=0, rate_limited=1,
@@ -77,10 +87,11 @@ def test_lander_and_endpoint_success_rates(sample_ledger: Path):
                     rejected=0, timeout=0, landed=1),
     )  # fmt: skip
     jito = report.landers[0]
-    assert (jito.accepted_rate, jito.landed_rate) == (0.5, pytest.approx(1 / 3))
+    # pytest.approx is typed as ApproxBase, which mypy cannot see overlap a float.
+    assert (jito.accepted_rate, jito.landed_rate) == (0.5, pytest.approx(1 / 3))  # type: ignore[comparison-overlap]
 
 
-def test_the_period_filters_on_creation_time(sample_ledger: Path, t0: float):
+def test_the_period_filters_on_creation_time(sample_ledger: Path, t0: float) -> None:
     since = int((t0 + 4 * 600) * 1000)  # a5 onwards
     report = _report(sample_ledger, since_ms=since)
     assert report.attempts == 4
@@ -92,7 +103,7 @@ def test_the_period_filters_on_creation_time(sample_ledger: Path, t0: float):
     assert until.realised_pnl_lamports == 80_000
 
 
-def test_an_empty_ledger_reports_zeros_and_no_rates(ledger_path: Path):
+def test_an_empty_ledger_reports_zeros_and_no_rates(ledger_path: Path) -> None:
     Ledger(ledger_path).close()
     report = _report(ledger_path)
     assert report.attempts == 0
@@ -101,7 +112,7 @@ def test_an_empty_ledger_reports_zeros_and_no_rates(ledger_path: Path):
     assert "(no submissions)" in format_report(report)
 
 
-def test_stage_latencies_come_from_the_summary(sample_ledger: Path, summary_file: Path):
+def test_stage_latencies_come_from_the_summary(sample_ledger: Path, summary_file: Path) -> None:
     summary = json.loads(summary_file.read_text())
     report = _report(sample_ledger, summary=summary)
     assert report.stages is not None
@@ -112,7 +123,7 @@ def test_stage_latencies_come_from_the_summary(sample_ledger: Path, summary_file
     assert (send.stage, send.count, send.p50) == ("send", 0, None)
 
 
-def test_lamports_are_formatted_exactly():
+def test_lamports_are_formatted_exactly() -> None:
     assert format_lamports(-1_234_567) == "-1,234,567 (-0.001234567 SOL)"
     assert format_lamports(2**62) == f"{2**62:,} (4611686018.427387904 SOL)"
 
@@ -120,7 +131,9 @@ def test_lamports_are_formatted_exactly():
 # -- the command -----------------------------------------------------------------------------
 
 
-def test_report_json_command(sample_ledger: Path, summary_file: Path, capsys):
+def test_report_json_command(
+    sample_ledger: Path, summary_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["report", "--ledger", str(sample_ledger), "--summary", str(summary_file),
                  "--json"])  # fmt: skip
     assert code == 0
@@ -149,7 +162,9 @@ def test_report_json_command(sample_ledger: Path, summary_file: Path, capsys):
     assert data["since"] is None
 
 
-def test_report_text_command(sample_ledger: Path, summary_file: Path, capsys):
+def test_report_text_command(
+    sample_ledger: Path, summary_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["report", "--ledger", str(sample_ledger), "--summary", str(summary_file)])
     assert code == 0
     out = capsys.readouterr().out
@@ -162,8 +177,9 @@ def test_report_text_command(sample_ledger: Path, summary_file: Path, capsys):
     assert "quote" in out and "1.000" in out  # p50 in ms
 
 
-def test_report_finds_the_ledger_through_the_config(tmp_path: Path, sample_ledger: Path,
-                                                    capsys):  # fmt: skip
+def test_report_finds_the_ledger_through_the_config(
+    tmp_path: Path, sample_ledger: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "galileo.toml"
     config.write_text(f'state_dir = "{sample_ledger.parent}"\n')
     assert main(["report", "--config", str(config), "--json"]) == 0
@@ -172,7 +188,9 @@ def test_report_finds_the_ledger_through_the_config(tmp_path: Path, sample_ledge
     assert data["stages"] is None
 
 
-def test_report_since_and_last(sample_ledger: Path, t0: float, capsys):
+def test_report_since_and_last(
+    sample_ledger: Path, t0: float, capsys: pytest.CaptureFixture[str]
+) -> None:
     since = "2026-01-01T00:40:00Z"  # t0 + 40 min = a5
     assert parse_since_ms(since) == int((t0 + 2400) * 1000)
     config = sample_ledger.parent.parent / "galileo.toml"
@@ -184,7 +202,9 @@ def test_report_since_and_last(sample_ledger: Path, t0: float, capsys):
     assert json.loads(capsys.readouterr().out)["attempts"] == 0
 
 
-def test_report_last_counts_recent_attempts(ledger_path: Path, capsys, plan):
+def test_report_last_counts_recent_attempts(
+    ledger_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with Ledger(ledger_path) as ledger:  # the real wall clock
         plan(ledger, "now")
     config = ledger_path.parent / "galileo.toml"
@@ -194,19 +214,25 @@ def test_report_last_counts_recent_attempts(ledger_path: Path, capsys, plan):
 
 
 @pytest.mark.parametrize("argv", [["--last", "an hour"], ["--since", "yesterday"]])
-def test_report_bad_periods_exit_2(sample_ledger: Path, summary_file: Path, argv, capsys):
+def test_report_bad_periods_exit_2(
+    sample_ledger: Path, summary_file: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["report", "--ledger", str(sample_ledger), "--summary", str(summary_file), *argv])
     assert code == 2
     assert "galileo report:" in capsys.readouterr().err
 
 
-def test_report_since_and_last_are_exclusive(sample_ledger: Path, capsys):
+def test_report_since_and_last_are_exclusive(
+    sample_ledger: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as info:
         main(["report", "--ledger", str(sample_ledger), "--last", "1h", "--since", "2026-01-01"])
     assert info.value.code == 2
 
 
-def test_report_on_a_missing_ledger_fails_with_exit_1(tmp_path: Path, summary_file: Path, capsys):
+def test_report_on_a_missing_ledger_fails_with_exit_1(
+    tmp_path: Path, summary_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "none.sqlite3"
     code = main(["report", "--ledger", str(missing), "--summary", str(summary_file)])
     assert code == 1
@@ -214,8 +240,9 @@ def test_report_on_a_missing_ledger_fails_with_exit_1(tmp_path: Path, summary_fi
     assert not missing.exists()
 
 
-def test_report_with_an_unreadable_summary_fails_with_exit_1(sample_ledger: Path, tmp_path: Path,
-                                                             capsys):  # fmt: skip
+def test_report_with_an_unreadable_summary_fails_with_exit_1(
+    sample_ledger: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert main(["report", "--ledger", str(sample_ledger), "--summary", str(bad)]) == 1
@@ -225,7 +252,7 @@ def test_report_with_an_unreadable_summary_fails_with_exit_1(sample_ledger: Path
     assert "no 'stages' object" in capsys.readouterr().err
 
 
-def test_duration_parsing():
+def test_duration_parsing() -> None:
     assert parse_duration_s("90s") == 90
     assert parse_duration_s("15m") == 900
     assert parse_duration_s("1.5h") == 5400

@@ -4,7 +4,7 @@ deadlines, and URLs with tokens kept out of labels and error texts."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -18,7 +18,7 @@ from galileo.net import HttpxClients, JsonRpcClient, RpcError, RpcTimeout
 TOKEN = "SECRET-TOKEN-123456"
 URL = f"https://rpc.example.com/?api-key={TOKEN}"
 
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 
 
 def rpc(handler: Handler, **kwargs: Any) -> JsonRpcClient:

@@ -19,6 +19,8 @@ from galileo.net import (
     TransportTimeout,
     make_transport,
 )
+from tests.net.servers import HttpServerFixture, RawServers
+from tests.ports import free_port
 
 TRANSPORTS = ["fast", "httpx"]
 
@@ -27,17 +29,16 @@ def soon(seconds: float = 5.0) -> float:
     return trio.current_time() + seconds
 
 
-def _transport(kind: str, url: str, **kwargs: object) -> QuoteTransport:
+def _transport(
+    kind: str, url: str, *, connect_timeout: float = 1.0, max_connections_per_ip: int = 4
+) -> QuoteTransport:
     return make_transport(
-        kind,
-        url,
-        connect_timeout=float(kwargs.get("connect_timeout", 1.0)),  # type: ignore[arg-type]
-        max_connections_per_ip=int(kwargs.get("max_connections_per_ip", 4)),  # type: ignore[call-overload]
+        kind, url, connect_timeout=connect_timeout, max_connections_per_ip=max_connections_per_ip
     )
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
-async def test_get_and_post_round_trip(kind: str, http_server) -> None:  # type: ignore[no-untyped-def]
+async def test_get_and_post_round_trip(kind: str, http_server: HttpServerFixture) -> None:
     server, _ = http_server
     transport = _transport(kind, server.url)
     try:
@@ -54,7 +55,9 @@ async def test_get_and_post_round_trip(kind: str, http_server) -> None:  # type:
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
-async def test_requests_leave_from_the_leased_source_ip(kind: str, http_server) -> None:  # type: ignore[no-untyped-def]
+async def test_requests_leave_from_the_leased_source_ip(
+    kind: str, http_server: HttpServerFixture
+) -> None:
     server, recorder = http_server
     transport = _transport(kind, server.url)
     try:
@@ -65,7 +68,7 @@ async def test_requests_leave_from_the_leased_source_ip(kind: str, http_server) 
     assert [r.client_host for r in recorder.requests] == ["127.0.0.2", "127.0.0.3", "127.0.0.2"]
 
 
-async def test_connections_are_kept_alive_and_reused_per_ip(http_server) -> None:  # type: ignore[no-untyped-def]
+async def test_connections_are_kept_alive_and_reused_per_ip(http_server: HttpServerFixture) -> None:
     server, recorder = http_server
     transport = FastTransport(server.url)
     try:
@@ -80,7 +83,9 @@ async def test_connections_are_kept_alive_and_reused_per_ip(http_server) -> None
     assert len(ports) == 1
 
 
-async def test_concurrent_requests_open_at_most_the_pool_size(http_server) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_requests_open_at_most_the_pool_size(
+    http_server: HttpServerFixture,
+) -> None:
     server, _ = http_server
     transport = FastTransport(server.url, max_connections_per_ip=3)
     try:
@@ -94,7 +99,7 @@ async def test_concurrent_requests_open_at_most_the_pool_size(http_server) -> No
         await transport.aclose()
 
 
-async def test_a_connection_close_response_is_not_reused(http_server) -> None:  # type: ignore[no-untyped-def]
+async def test_a_connection_close_response_is_not_reused(http_server: HttpServerFixture) -> None:
     server, _ = http_server
     transport = FastTransport(server.url)
     try:
@@ -105,7 +110,7 @@ async def test_a_connection_close_response_is_not_reused(http_server) -> None:  
         await transport.aclose()
 
 
-async def test_a_silently_closed_idle_connection_is_replaced(raw) -> None:  # type: ignore[no-untyped-def]
+async def test_a_silently_closed_idle_connection_is_replaced(raw: RawServers) -> None:
     closed = trio.Event()
 
     async def one_answer_then_close(stream: trio.SocketStream, index: int) -> None:
@@ -132,7 +137,7 @@ async def test_a_silently_closed_idle_connection_is_replaced(raw) -> None:  # ty
     assert json.loads(second.body) == {"conn": 1}
 
 
-async def test_chunked_bodies_and_back_to_back_responses(raw) -> None:  # type: ignore[no-untyped-def]
+async def test_chunked_bodies_and_back_to_back_responses(raw: RawServers) -> None:
     async def chunked(stream: trio.SocketStream, index: int) -> None:
         buffer = bytearray()
         while await raw.read_request(stream, buffer):
@@ -153,7 +158,9 @@ async def test_chunked_bodies_and_back_to_back_responses(raw) -> None:  # type: 
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
-async def test_reset_without_answer_is_a_connection_reset(kind: str, http_server) -> None:  # type: ignore[no-untyped-def]
+async def test_reset_without_answer_is_a_connection_reset(
+    kind: str, http_server: HttpServerFixture
+) -> None:
     server, _ = http_server
     transport = _transport(kind, server.url)
     try:
@@ -169,7 +176,9 @@ async def test_reset_without_answer_is_a_connection_reset(kind: str, http_server
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
-async def test_truncated_body_is_a_connection_reset(kind: str, http_server) -> None:  # type: ignore[no-untyped-def]
+async def test_truncated_body_is_a_connection_reset(
+    kind: str, http_server: HttpServerFixture
+) -> None:
     server, _ = http_server
     transport = _transport(kind, server.url)
     try:
@@ -179,7 +188,7 @@ async def test_truncated_body_is_a_connection_reset(kind: str, http_server) -> N
         await transport.aclose()
 
 
-async def test_malformed_response_is_typed(raw) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_response_is_typed(raw: RawServers) -> None:
     async def garbage(stream: trio.SocketStream, index: int) -> None:
         buffer = bytearray()
         if await raw.read_request(stream, buffer):
@@ -196,11 +205,7 @@ async def test_malformed_response_is_typed(raw) -> None:  # type: ignore[no-unty
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
 async def test_refused_connect_is_typed(kind: str) -> None:
-    listener = trio.socket.socket()
-    await listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    listener.close()  # nothing listens there now
-    transport = _transport(kind, f"http://127.0.0.1:{port}")
+    transport = _transport(kind, f"http://127.0.0.1:{free_port()}")  # nothing listens there
     try:
         with pytest.raises(ConnectFailed):
             await transport.request("", "GET", "/q", deadline=soon())
@@ -210,8 +215,8 @@ async def test_refused_connect_is_typed(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
 async def test_a_stalled_server_hits_the_request_deadline(
-    kind: str, http_server, autojump_clock: trio.testing.MockClock
-) -> None:  # type: ignore[no-untyped-def]
+    kind: str, http_server: HttpServerFixture, autojump_clock: trio.testing.MockClock
+) -> None:
     server, _ = http_server
     transport = _transport(kind, server.url)
     try:

@@ -21,6 +21,7 @@ from galileo.obs import (
     Recorder,
     StageLabelsError,
 )
+from tests.obs.fake_clock import FakeClock
 
 
 def samples_of(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -32,7 +33,7 @@ def samples_of(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, 
     return found
 
 
-def test_a_stage_block_records_its_duration_from_the_injected_clock(clock: Any) -> None:
+def test_a_stage_block_records_its_duration_from_the_injected_clock(clock: FakeClock) -> None:
     recorder = Recorder(clock=clock)
     with recorder.stage("evaluate") as timer:
         clock.advance(2_500)
@@ -42,7 +43,7 @@ def test_a_stage_block_records_its_duration_from_the_injected_clock(clock: Any) 
     assert histogram.sum_ns == 2_500
 
 
-def test_a_block_that_raises_is_still_timed_and_counted_as_an_error(clock: Any) -> None:
+def test_a_block_that_raises_is_still_timed_and_counted_as_an_error(clock: FakeClock) -> None:
     recorder = Recorder(clock=clock)
     with pytest.raises(RuntimeError), recorder.stage("send"):
         clock.advance(7_000)
@@ -52,7 +53,7 @@ def test_a_block_that_raises_is_still_timed_and_counted_as_an_error(clock: Any) 
     assert stage["total"]["errors"] == 1
 
 
-async def test_a_deadline_firing_inside_the_block_counts_as_an_error(clock: Any) -> None:
+async def test_a_deadline_firing_inside_the_block_counts_as_an_error(clock: FakeClock) -> None:
     recorder = Recorder(clock=clock)
     with trio.move_on_after(0):
         with recorder.stage("quote"):
@@ -130,7 +131,7 @@ def test_invalid_declarations_are_refused(name: str, kwargs: dict[str, Any]) -> 
         Recorder().declare_stage(name, **kwargs)
 
 
-def test_the_series_handle_skips_the_lookup_and_feeds_the_same_histogram(clock: Any) -> None:
+def test_the_series_handle_skips_the_lookup_and_feeds_the_same_histogram(clock: FakeClock) -> None:
     recorder = Recorder(clock=clock)
     recorder.declare_stage("quote", labels=("ip", "leg"))
     series = recorder.series("quote", ip="127.0.0.2", leg="sell")

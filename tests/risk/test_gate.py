@@ -14,6 +14,7 @@ from galileo.risk import (
     Skip,
     SkipReason,
 )
+from tests.risk.risk_helpers import Metrics, RiskConfigFactory
 
 SIZE = 500_000_000
 PROFIT = 50_000
@@ -27,7 +28,9 @@ def allowed(gate: RiskGate, **kwargs: int) -> bool:
 # -- per-opportunity guards ------------------------------------------------------------------
 
 
-async def test_a_profitable_opportunity_of_allowed_size_is_allowed(risk_config, metrics):
+async def test_a_profitable_opportunity_of_allowed_size_is_allowed(
+    risk_config: RiskConfigFactory, metrics: Metrics
+) -> None:
     gate = RiskGate(risk_config(), metrics=metrics.risk)
     assert gate.check(size=SIZE, expected_profit=PROFIT) == Allow(dry_run=False)
     assert metrics.skips("below_min_profit") == 0
@@ -44,8 +47,8 @@ async def test_a_profitable_opportunity_of_allowed_size_is_allowed(risk_config, 
     ],
 )
 async def test_opportunity_guards_skip_with_their_reason(
-    risk_config, metrics, size, profit, reason
-):
+    risk_config: RiskConfigFactory, metrics: Metrics, size: int, profit: int, reason: SkipReason
+) -> None:
     gate = RiskGate(risk_config(), metrics=metrics.risk)
     decision = gate.check(size=size, expected_profit=profit)
     assert isinstance(decision, Skip)
@@ -53,12 +56,12 @@ async def test_opportunity_guards_skip_with_their_reason(
     assert metrics.skips(reason.value) == 1
 
 
-async def test_the_limits_are_inclusive(risk_config):
+async def test_the_limits_are_inclusive(risk_config: RiskConfigFactory) -> None:
     gate = RiskGate(risk_config())
     assert allowed(gate, size=1_000_000_000, expected_profit=10_000)
 
 
-async def test_a_per_mint_minimum_overrides_the_global_one(risk_config):
+async def test_a_per_mint_minimum_overrides_the_global_one(risk_config: RiskConfigFactory) -> None:
     gate = RiskGate(risk_config())
     assert not allowed(gate, expected_profit=20_000, min_profit_lamports=30_000)
     assert allowed(gate, expected_profit=5_000, min_profit_lamports=5_000)
@@ -66,7 +69,7 @@ async def test_a_per_mint_minimum_overrides_the_global_one(risk_config):
     assert not allowed(gate, expected_profit=5_000, min_profit_lamports=0)
 
 
-async def test_dry_run_allows_with_the_dry_run_flag(risk_config):
+async def test_dry_run_allows_with_the_dry_run_flag(risk_config: RiskConfigFactory) -> None:
     gate = RiskGate(risk_config(dry_run=True))
     assert gate.check(size=SIZE, expected_profit=PROFIT) == Allow(dry_run=True)
     slot = gate.admit(size=SIZE, expected_profit=PROFIT)
@@ -74,7 +77,7 @@ async def test_dry_run_allows_with_the_dry_run_flag(risk_config):
     assert slot.dry_run
 
 
-async def test_every_skip_reason_is_exported_from_the_start(metrics):
+async def test_every_skip_reason_is_exported_from_the_start(metrics: Metrics) -> None:
     for reason in SkipReason:
         assert metrics.skips(reason.value) == 0
         assert (
@@ -86,7 +89,9 @@ async def test_every_skip_reason_is_exported_from_the_start(metrics):
 # -- in-flight cap ---------------------------------------------------------------------------
 
 
-async def test_the_inflight_cap_skips_until_a_slot_is_released(risk_config, metrics):
+async def test_the_inflight_cap_skips_until_a_slot_is_released(
+    risk_config: RiskConfigFactory, metrics: Metrics
+) -> None:
     gate = RiskGate(risk_config(max_inflight=2), metrics=metrics.risk)
     first = gate.admit(size=SIZE, expected_profit=PROFIT)
     second = gate.admit(size=SIZE, expected_profit=PROFIT)
@@ -103,7 +108,9 @@ async def test_the_inflight_cap_skips_until_a_slot_is_released(risk_config, metr
     assert gate.inflight == 0
 
 
-async def test_acquire_raises_when_full_and_slot_works_as_a_context_manager(risk_config):
+async def test_acquire_raises_when_full_and_slot_works_as_a_context_manager(
+    risk_config: RiskConfigFactory,
+) -> None:
     gate = RiskGate(risk_config(max_inflight=1))
     async with gate.slot() as slot:
         assert gate.inflight == 1
@@ -117,7 +124,7 @@ async def test_acquire_raises_when_full_and_slot_works_as_a_context_manager(risk
     assert gate.inflight == 0
 
 
-async def test_a_slot_is_released_when_the_block_raises(risk_config):
+async def test_a_slot_is_released_when_the_block_raises(risk_config: RiskConfigFactory) -> None:
     gate = RiskGate(risk_config(max_inflight=1))
     with pytest.raises(RuntimeError):
         async with gate.slot():
@@ -128,7 +135,9 @@ async def test_a_slot_is_released_when_the_block_raises(risk_config):
 # -- failure streak --------------------------------------------------------------------------
 
 
-async def test_a_failure_streak_pauses_for_pause_s(risk_config, metrics, mock_clock):
+async def test_a_failure_streak_pauses_for_pause_s(
+    risk_config: RiskConfigFactory, metrics: Metrics, mock_clock: trio.testing.MockClock
+) -> None:
     gate = RiskGate(risk_config(failure_streak_pause=3, pause_s=60), metrics=metrics.risk)
     gate.record_outcome(landed=False)
     gate.record_outcome(landed=False)
@@ -151,7 +160,9 @@ async def test_a_failure_streak_pauses_for_pause_s(risk_config, metrics, mock_cl
     assert allowed(gate)
 
 
-async def test_a_landing_resets_the_failure_streak(risk_config, mock_clock):
+async def test_a_landing_resets_the_failure_streak(
+    risk_config: RiskConfigFactory, mock_clock: trio.testing.MockClock
+) -> None:
     gate = RiskGate(risk_config(failure_streak_pause=3))
     for _ in range(5):
         gate.record_outcome(landed=False)
@@ -161,7 +172,9 @@ async def test_a_landing_resets_the_failure_streak(risk_config, mock_clock):
     assert gate.state().failure_streak == 0
 
 
-async def test_opportunity_guards_are_counted_before_pauses(risk_config, metrics, mock_clock):
+async def test_opportunity_guards_are_counted_before_pauses(
+    risk_config: RiskConfigFactory, metrics: Metrics, mock_clock: trio.testing.MockClock
+) -> None:
     gate = RiskGate(risk_config(failure_streak_pause=1), metrics=metrics.risk)
     gate.record_outcome(landed=False)
     gate.check(size=SIZE, expected_profit=1)
@@ -173,7 +186,9 @@ async def test_opportunity_guards_are_counted_before_pauses(risk_config, metrics
 # -- loss limit ------------------------------------------------------------------------------
 
 
-async def test_a_net_loss_over_the_limit_pauses(risk_config, metrics, mock_clock):
+async def test_a_net_loss_over_the_limit_pauses(
+    risk_config: RiskConfigFactory, metrics: Metrics, mock_clock: trio.testing.MockClock
+) -> None:
     gate = RiskGate(risk_config(max_loss_lamports=100_000), metrics=metrics.risk)
     gate.record_outcome(landed=True, realised_lamports=-60_000)
     gate.record_outcome(landed=True, realised_lamports=-40_000)
@@ -184,7 +199,9 @@ async def test_a_net_loss_over_the_limit_pauses(risk_config, metrics, mock_clock
     assert gate.state().window_pnl_lamports == -100_001
 
 
-async def test_profits_in_the_window_offset_losses(risk_config, mock_clock):
+async def test_profits_in_the_window_offset_losses(
+    risk_config: RiskConfigFactory, mock_clock: trio.testing.MockClock
+) -> None:
     gate = RiskGate(risk_config(max_loss_lamports=100_000))
     gate.record_outcome(landed=True, realised_lamports=50_000)
     gate.record_outcome(landed=False, realised_lamports=-140_000)
@@ -194,8 +211,8 @@ async def test_profits_in_the_window_offset_losses(risk_config, mock_clock):
 
 
 async def test_the_loss_pause_lasts_until_the_losses_slide_out_of_the_window(
-    risk_config, metrics, mock_clock
-):
+    risk_config: RiskConfigFactory, metrics: Metrics, mock_clock: trio.testing.MockClock
+) -> None:
     gate = RiskGate(
         risk_config(max_loss_lamports=100_000, loss_window_s=600, pause_s=60),
         metrics=metrics.risk,
@@ -213,7 +230,9 @@ async def test_the_loss_pause_lasts_until_the_losses_slide_out_of_the_window(
     assert metrics.paused() == 0
 
 
-async def test_old_losses_do_not_count(risk_config, mock_clock):
+async def test_old_losses_do_not_count(
+    risk_config: RiskConfigFactory, mock_clock: trio.testing.MockClock
+) -> None:
     gate = RiskGate(risk_config(max_loss_lamports=100_000, loss_window_s=600))
     gate.record_outcome(landed=True, realised_lamports=-90_000)
     mock_clock.jump(601)
@@ -222,7 +241,7 @@ async def test_old_losses_do_not_count(risk_config, mock_clock):
     assert gate.state().window_pnl_lamports == -90_000
 
 
-async def test_realised_amounts_must_be_ints(risk_config):
+async def test_realised_amounts_must_be_ints(risk_config: RiskConfigFactory) -> None:
     gate = RiskGate(risk_config())
     with pytest.raises(TypeError):
         gate.record_outcome(landed=True, realised_lamports=1.5)  # type: ignore[arg-type]
@@ -231,7 +250,9 @@ async def test_realised_amounts_must_be_ints(risk_config):
 # -- time ------------------------------------------------------------------------------------
 
 
-async def test_a_pause_expires_on_the_autojump_clock(risk_config, autojump_clock):
+async def test_a_pause_expires_on_the_autojump_clock(
+    risk_config: RiskConfigFactory, autojump_clock: trio.testing.MockClock
+) -> None:
     gate = RiskGate(risk_config(failure_streak_pause=1, pause_s=30))
     gate.record_outcome(landed=False)
     assert not allowed(gate)
@@ -239,7 +260,7 @@ async def test_a_pause_expires_on_the_autojump_clock(risk_config, autojump_clock
     assert allowed(gate)
 
 
-async def test_the_clock_can_be_injected(risk_config):
+async def test_the_clock_can_be_injected(risk_config: RiskConfigFactory) -> None:
     now = [100.0]
     gate = RiskGate(risk_config(failure_streak_pause=1, pause_s=10), clock=lambda: now[0])
     gate.record_outcome(landed=False)
@@ -248,7 +269,7 @@ async def test_the_clock_can_be_injected(risk_config):
     assert allowed(gate)
 
 
-def test_a_gate_can_be_built_outside_trio_and_used_inside(risk_config):
+def test_a_gate_can_be_built_outside_trio_and_used_inside(risk_config: RiskConfigFactory) -> None:
     gate = RiskGate(risk_config())
 
     async def main() -> tuple[bool, dict[str, object]]:

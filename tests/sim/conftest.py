@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import trio.testing
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from sim_helpers import Api
-from worlds import quiet_world
-
 from galileo.sim import World
+from tests.sim.sim_helpers import Api
+from tests.worlds import quiet_world
 
 
 @pytest.fixture

@@ -133,7 +133,3 @@ class Api:
 
 def b64(tx: VersionedTransaction) -> str:
     return base64.b64encode(bytes(tx)).decode()
-
-
-def first_token(world: World) -> str:
-    return next(m for m in world.market.tokens if m != WSOL_MINT)

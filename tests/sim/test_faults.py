@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import trio
 import trio.testing
-from sim_helpers import Api, first_token
-from worlds import quiet_world
 
 from galileo._config import SimConfig, SimFaultsConfig
 from galileo.sim import WSOL_MINT
 from galileo.sim._faults import faults_for
+from tests.sim.sim_helpers import Api
+from tests.worlds import first_token, quiet_world
 
 
-def always(**kwargs: object) -> SimFaultsConfig:
-    return SimFaultsConfig(**kwargs)  # type: ignore[arg-type]
+def always(**kwargs: Any) -> SimFaultsConfig:
+    return SimFaultsConfig(**kwargs)
 
 
 def test_face_keys_override_the_shared_faults() -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from sim_helpers import Api, b64, first_token
 from solders.transaction import VersionedTransaction
 
 from galileo.sim import WSOL_MINT, World
+from tests.sim.sim_helpers import Api, b64
+from tests.worlds import first_token
 
 AMOUNT = 1_000_000_000
 TIP = 10_000

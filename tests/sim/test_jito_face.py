@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim_helpers import Api, b64, first_token
-from sim_schema import (
+import trio.testing
+from solders.message import MessageV0
+from solders.transaction import VersionedTransaction
+
+from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT, World
+from galileo.sim._program import system_transfer
+from tests.sim.sim_helpers import Api, b64
+from tests.sim.sim_schema import (
     STRICT,
     BundleStatuses,
     InflightStatuses,
     JsonRpcErrorEnvelope,
 )
-from solders.message import MessageV0
-from solders.transaction import VersionedTransaction
-from worlds import quiet_world
-
-from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT, World
-from galileo.sim._program import system_transfer
+from tests.worlds import first_token, quiet_world
 
 AMOUNT = 1_000_000_000
 TIP = 10_000
@@ -146,7 +147,7 @@ async def test_bundles_are_limited_to_five_transactions_and_need_a_tip(
 
 
 async def test_rate_limit_is_per_source_ip_and_per_region(
-    tmp_path: Path, mock_clock: object
+    tmp_path: Path, mock_clock: trio.testing.MockClock
 ) -> None:
     async with (
         quiet_world(tmp_path, jito_rps_per_ip=1.0) as world,
@@ -163,7 +164,7 @@ async def test_rate_limit_is_per_source_ip_and_per_region(
         other_region = await a.jito_raw("getTipAccounts", [], "/ny/api/v1/bundles")
         assert other_region.status_code == 200
         assert (await b.jito_raw("getTipAccounts", [])).status_code == 429
-        mock_clock.jump(1.0)  # type: ignore[attr-defined]
+        mock_clock.jump(1.0)
         assert (await a.jito_raw("getTipAccounts", [])).status_code == 200
 
 

@@ -6,8 +6,11 @@ import base64
 from pathlib import Path
 
 import trio.testing
-from sim_helpers import Api, first_token
-from sim_schema import (
+from solders.transaction import VersionedTransaction
+
+from galileo.sim import JUPITER_PROGRAM_ID, WSOL_MINT, World
+from tests.sim.sim_helpers import Api
+from tests.sim.sim_schema import (
     STRICT,
     ErrorResponse,
     QuoteResponse,
@@ -15,10 +18,7 @@ from sim_schema import (
     SwapResponse,
     amount,
 )
-from solders.transaction import VersionedTransaction
-from worlds import quiet_world
-
-from galileo.sim import JUPITER_PROGRAM_ID, WSOL_MINT, World
+from tests.worlds import first_token, quiet_world
 
 
 async def test_quote_matches_the_v6_schema_exactly(api: Api, world: World) -> None:
@@ -67,7 +67,7 @@ async def test_circular_quote_needs_the_flag(world: World, tmp_path: Path) -> No
 
 async def test_bad_parameters_are_400_with_an_error_code(api: Api, world: World) -> None:
     mint = first_token(world)
-    cases = [
+    cases: list[dict[str, object]] = [
         {"outputMint": mint, "amount": 1},
         {"inputMint": "not-a-key", "outputMint": mint, "amount": 1},
         {"inputMint": WSOL_MINT, "outputMint": mint, "amount": "-5"},

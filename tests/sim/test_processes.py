@@ -12,10 +12,9 @@ from pathlib import Path
 
 import httpx
 import trio
-from sim_helpers import first_token
-from worlds import quiet_world
 
 from galileo.sim import WSOL_MINT
+from tests.worlds import first_token, quiet_world
 
 DEADLINE_S = 30
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -86,7 +85,11 @@ async def test_jupiter_process_filters_markets_and_quotes_like_the_world(tmp_pat
             async with httpx.AsyncClient(base_url=url, trust_env=False) as client:
                 tokens = (await client.get("/tokens")).json()
                 assert set(tokens) == {WSOL_MINT, mint}
-                params = {"inputMint": WSOL_MINT, "outputMint": mint, "amount": 10**8}
+                params: dict[str, str | int] = {
+                    "inputMint": WSOL_MINT,
+                    "outputMint": mint,
+                    "amount": 10**8,
+                }
                 remote = (await client.get("/quote", params=params)).json()
                 local = (await client.get(world.jupiter_url + "/quote", params=params)).json()
                 assert remote["outAmount"] == local["outAmount"]
@@ -193,10 +196,10 @@ async def test_acceptance_a_circular_route_through_galileo_sim_lands_exactly(
     import json
     from types import SimpleNamespace
 
-    from sim_helpers import Api
     from solders.keypair import Keypair
 
     from galileo.sim._program import ata
+    from tests.sim.sim_helpers import Api
 
     config = tmp_path / "galileo.toml"
     config.write_text(

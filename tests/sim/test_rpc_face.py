@@ -4,9 +4,10 @@ blockhash expiry, preflight failures."""
 from __future__ import annotations
 
 import base64
+from typing import Protocol, TypeVar
 
 import trio.testing
-from sim_helpers import Api, b64, first_token
+from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.rpc.responses import (
@@ -24,38 +25,58 @@ from solders.transaction import VersionedTransaction
 
 from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT, World
 from galileo.sim._program import ata, system_transfer
+from tests.sim.sim_helpers import Api, b64
+from tests.worlds import first_token
 
 
 async def raw(api: Api, method: str, params: list[object]) -> str:
     return (await api.rpc_raw(method, params)).text
 
 
-def transfer_tx(world: World, blockhash: object, lamports: int = 1234) -> VersionedTransaction:
+class RpcResponse(Protocol):
+    """A solders response type: ``from_json`` gives it, or the RPC error the body held."""
+
+    @staticmethod
+    def from_json(raw: str) -> object: ...
+
+
+R = TypeVar("R", bound=RpcResponse)
+
+
+def parsed(kind: type[R], text: str) -> R:
+    """``kind.from_json(text)``, which must be a ``kind`` and not an RPC error."""
+    value = kind.from_json(text)
+    assert isinstance(value, kind), value
+    return value
+
+
+def transfer_tx(world: World, blockhash: Hash, lamports: int = 1234) -> VersionedTransaction:
     wallet = world.wallet
     ix = system_transfer(wallet.pubkey(), JITO_TIP_ACCOUNTS[0], lamports)
-    message = MessageV0.try_compile(wallet.pubkey(), [ix], [], blockhash)  # type: ignore[arg-type]
+    message = MessageV0.try_compile(wallet.pubkey(), [ix], [], blockhash)
     return VersionedTransaction(message, [wallet])
 
 
 async def test_a_standard_client_parses_every_read(api: Api, world: World) -> None:
     wallet = str(world.wallet_pubkey)
     wsol = str(ata(world.wallet_pubkey, WSOL_MINT))
-    blockhash = GetLatestBlockhashResp.from_json(await raw(api, "getLatestBlockhash", []))
+    blockhash = parsed(GetLatestBlockhashResp, await raw(api, "getLatestBlockhash", []))
     assert blockhash.value.last_valid_block_height == world.slot + 150
-    balance = GetBalanceResp.from_json(await raw(api, "getBalance", [wallet]))
+    balance = parsed(GetBalanceResp, await raw(api, "getBalance", [wallet]))
     assert balance.value == world.config.wallet_lamports
-    info = GetAccountInfoResp.from_json(
-        await raw(api, "getAccountInfo", [wsol, {"encoding": "base64"}])
+    info = parsed(
+        GetAccountInfoResp, await raw(api, "getAccountInfo", [wsol, {"encoding": "base64"}])
     )
     assert info.value is not None and str(info.value.owner).startswith("Tokenkeg")
-    many = GetMultipleAccountsResp.from_json(
-        await raw(api, "getMultipleAccounts", [[wallet, str(Keypair().pubkey())]])
+    many = parsed(
+        GetMultipleAccountsResp,
+        await raw(api, "getMultipleAccounts", [[wallet, str(Keypair().pubkey())]]),
     )
     assert many.value[0] is not None and many.value[1] is None
-    token = GetTokenAccountBalanceResp.from_json(await raw(api, "getTokenAccountBalance", [wsol]))
+    token = parsed(GetTokenAccountBalanceResp, await raw(api, "getTokenAccountBalance", [wsol]))
     assert int(token.value.amount) == world.config.wallet_wsol_lamports
     assert token.value.decimals == 9
-    slot = GetSlotResp.from_json(await raw(api, "getSlot", []))
+    slot = parsed(GetSlotResp, await raw(api, "getSlot", []))
     assert slot.value == world.slot
 
 
@@ -77,13 +98,14 @@ async def test_slots_and_blockhashes_advance_with_time(
 async def test_send_transaction_lands_and_reports_its_status(api: Api, world: World) -> None:
     before = world.balances().lamports
     tx = transfer_tx(world, await api.blockhash())
-    sent = SendTransactionResp.from_json(
-        await raw(api, "sendTransaction", [b64(tx), {"encoding": "base64"}])
+    sent = parsed(
+        SendTransactionResp, await raw(api, "sendTransaction", [b64(tx), {"encoding": "base64"}])
     )
     assert sent.value == tx.signatures[0]
     assert world.balances().lamports == before - 1234 - 5000
-    statuses = GetSignatureStatusesResp.from_json(
-        await raw(api, "getSignatureStatuses", [[str(tx.signatures[0]), str(Keypair().pubkey())]])
+    statuses = parsed(
+        GetSignatureStatusesResp,
+        await raw(api, "getSignatureStatuses", [[str(tx.signatures[0]), str(Keypair().pubkey())]]),
     )
     landed, unknown = statuses.value
     assert landed is not None and landed.err is None and unknown is None
@@ -125,8 +147,9 @@ async def test_failed_preflight_returns_logs_and_skip_preflight_lands_failed(
     doc = (await api.rpc_raw("sendTransaction", [b64(tx), {"encoding": "base64"}])).json()
     assert doc["error"]["code"] == -32002
     assert doc["error"]["data"]["logs"]
-    simulated = SimulateTransactionResp.from_json(
-        await raw(api, "simulateTransaction", [b64(tx), {"encoding": "base64"}])
+    simulated = parsed(
+        SimulateTransactionResp,
+        await raw(api, "simulateTransaction", [b64(tx), {"encoding": "base64"}]),
     )
     assert simulated.value.err is not None
     before = world.balances().lamports

@@ -7,7 +7,6 @@ import datetime
 from decimal import Decimal
 
 import trio.testing
-from sim_helpers import Api
 from solders.message import MessageV0
 from solders.transaction import VersionedTransaction
 
@@ -15,6 +14,7 @@ from galileo.sim import JITO_TIP_ACCOUNTS, World
 from galileo.sim._faults import RateLimiter
 from galileo.sim._jito import MIN_TIP_LAMPORTS, TIP_FLOOR_PATH, TIP_FLOOR_WINDOW_SLOTS
 from galileo.sim._program import system_transfer
+from tests.sim.sim_helpers import Api
 
 KEYS = {
     "time",

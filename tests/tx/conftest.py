@@ -3,7 +3,6 @@ real Jupiter client, RPC, wallet, blockhash refresher, lookup-table cache and bu
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,17 +11,14 @@ import trio
 import trio.testing
 from prometheus_client import CollectorRegistry
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from tx_helpers import Rig
-from worlds import quiet_world
-
 from galileo._config import ExecutionConfig
 from galileo.net import FastTransport, JsonRpcClient
 from galileo.obs import Recorder
 from galileo.providers import JupiterClient
 from galileo.sim import World
 from galileo.tx import AltCache, BlockhashRefresher, TxMetrics, Wallet
+from tests.tx.tx_helpers import Rig
+from tests.worlds import quiet_world
 
 
 @pytest.fixture

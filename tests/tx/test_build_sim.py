@@ -10,7 +10,6 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM
 from solders.transaction import VersionedTransaction
-from tx_helpers import Rig, first_token, jito, opportunity, profitable, rpc, send_bundle
 
 from galileo.model import (
     BuiltTx,
@@ -25,6 +24,8 @@ from galileo.net import QuoteTransport
 from galileo.providers import JupiterClient
 from galileo.sim import JITO_TIP_ACCOUNTS, WSOL_MINT
 from galileo.tx import PACKET_DATA_SIZE
+from tests.tx.tx_helpers import Rig, jito, profitable, rpc, send_bundle
+from tests.worlds import first_token, opportunity
 
 
 async def test_a_built_arbitrage_lands_and_moves_balances_by_exactly_the_quoted_profit(

@@ -6,7 +6,6 @@ import attrs
 import trio
 from solders.hash import Hash
 from solders.pubkey import Pubkey
-from tx_helpers import Rig, profitable
 
 from galileo.model import (
     AccountMeta,
@@ -18,8 +17,10 @@ from galileo.model import (
     TxSkipReason,
 )
 from galileo.net import FastTransport, JsonRpcClient
-from galileo.providers import JupiterClient
+from galileo.providers import JupiterClient, Quote
 from galileo.tx import AltCache, BlockhashSource, BlockhashStale
+from tests.ports import free_port
+from tests.tx.tx_helpers import Rig, profitable
 
 
 def skipped(result: BuiltTx | TxSkip, reason: TxSkipReason) -> TxSkip:
@@ -79,6 +80,7 @@ async def test_a_stale_blockhash_skips_before_any_instructions_are_fetched(
 
 async def test_an_unknown_market_is_a_no_route_skip(rig: Rig) -> None:
     opp = await profitable(rig.jupiter, rig.config, rig.world)
+    assert isinstance(opp.buy, Quote)  # the Jupiter provider's leg, with its raw body
     raw = opp.buy.raw.replace(
         opp.buy.route_plan[0].swap_info.amm_key.encode(), str(Pubkey.new_unique()).encode()
     )
@@ -88,10 +90,7 @@ async def test_an_unknown_market_is_a_no_route_skip(rig: Rig) -> None:
 
 async def test_an_unreachable_api_is_an_instructions_failed_skip(rig: Rig) -> None:
     opp = await profitable(rig.jupiter, rig.config, rig.world)
-    with trio.socket.socket() as sock:  # a port nobody listens on
-        await sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    transport = FastTransport(f"http://127.0.0.1:{port}")
+    transport = FastTransport(f"http://127.0.0.1:{free_port()}")  # nobody listens there
     try:
         builder = rig.builder(provider=JupiterClient(transport))
         skip = skipped(await builder.build(opp, ip=""), TxSkipReason.INSTRUCTIONS_FAILED)
@@ -120,10 +119,7 @@ async def test_the_margin_shrinks_to_the_covered_fee_before_skipping(rig: Rig) -
 
 async def test_a_lookup_table_that_cannot_be_read_is_an_alt_unavailable_skip(rig: Rig) -> None:
     opp = await profitable(rig.jupiter, rig.config, rig.world)
-    with trio.socket.socket() as sock:
-        await sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    dead = JsonRpcClient(f"http://127.0.0.1:{port}")
+    dead = JsonRpcClient(f"http://127.0.0.1:{free_port()}")
     try:
         builder = rig.builder(alts=AltCache(dead))
         skipped(await builder.build(opp, ip=""), TxSkipReason.ALT_UNAVAILABLE)

@@ -11,7 +11,6 @@ from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
-from tx_helpers import Rig, rpc
 
 from galileo.sim import WSOL_MINT
 from galileo.sim._program import ata as sim_ata
@@ -23,6 +22,7 @@ from galileo.tx import (
     Wallet,
     associated_token_address,
 )
+from tests.tx.tx_helpers import Rig, rpc
 
 
 def test_the_ata_derivation_matches_the_worlds() -> None:

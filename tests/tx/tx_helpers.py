@@ -1,4 +1,5 @@
-"""Helpers: real opportunities from the world's /quote, and sending to its Jito face."""
+"""Helpers of the transaction tests: a profitable opportunity from the world's /quote, RPC
+and Jito calls, and the :class:`Rig` a build needs."""
 
 from __future__ import annotations
 
@@ -9,28 +10,20 @@ from typing import Any
 import attrs
 import httpx
 from prometheus_client import CollectorRegistry
-from worlds import SIZE, opportunity
 
 from galileo._config import ExecutionConfig
 from galileo.model import Opportunity
 from galileo.net import JsonRpcClient
 from galileo.obs import Recorder
 from galileo.providers import JupiterClient
-from galileo.sim import WSOL_MINT, World
+from galileo.sim import World
 from galileo.tx import AltCache, BlockhashRefresher, TxBuilder, TxMetrics, Wallet
-
-__all__ = ["SIZE", "opportunity"]
-
-
-def first_token(world: World) -> str:
-    return next(m for m in world.market.tokens if m != WSOL_MINT)
+from tests.worlds import dislocated_token, opportunity
 
 
 async def profitable(jupiter: JupiterClient, config: ExecutionConfig, world: World) -> Opportunity:
     """Dislocate one pool of the first token and return the resulting opportunity."""
-    mint = first_token(world)
-    world.dislocate(world.pool(mint, "Raydium"), 300)
-    found = await opportunity(jupiter, config, mint)
+    found = await opportunity(jupiter, config, dislocated_token(world))
     assert isinstance(found, Opportunity), found
     return found
 
@@ -68,8 +61,8 @@ class Rig:
     metrics: TxMetrics
     config: ExecutionConfig
 
-    def builder(self, **overrides: object) -> TxBuilder:
-        settings: dict[str, object] = {
+    def builder(self, **overrides: Any) -> TxBuilder:
+        settings: dict[str, Any] = {
             "wallet": self.wallet,
             "provider": self.jupiter,
             "blockhashes": self.blockhashes,
@@ -79,4 +72,4 @@ class Rig:
             "rng": random.Random(1),
         }
         settings.update(overrides)
-        return TxBuilder(self.config, **settings)  # type: ignore[arg-type]
+        return TxBuilder(self.config, **settings)
