@@ -135,7 +135,7 @@ class Pipeline:
         supervisor, when galileo runs Jupiter itself) pauses quoting while Jupiter restarts."""
         network, execution = config.network, config.execution
         registry, recorder = obs.registry, obs.recorder
-        inventory = inventory or IpInventory.from_config(
+        inventory = inventory or IpInventory(
             network, allow_loopback=True if config.sim.enabled else None, registry=registry
         )
         ips = tuple(inventory.ips)

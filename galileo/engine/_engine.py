@@ -105,7 +105,7 @@ class QuoteEngine:
         ``run`` ends."""
         registry = registry if registry is not None else CollectorRegistry()
         network = config.network
-        inventory = inventory or IpInventory.from_config(
+        inventory = inventory or IpInventory(
             network, allow_loopback=True if config.sim.enabled else None
         )
         transport = transport or make_transport(

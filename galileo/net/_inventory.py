@@ -190,7 +190,7 @@ def _parse_blacklist(entries: Sequence[str]) -> tuple[_Network, ...]:
 
 class IpInventory:
     """The usable source IPs (``""`` = let the OS choose), the candidates dropped with the
-    reasons, and how to read them again. Build it with :meth:`from_config`."""
+    reasons, and how to read them again."""
 
     def __init__(
         self,
@@ -202,7 +202,11 @@ class IpInventory:
         default_route: Callable[[IpFamily], str] = default_route_ip,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        """Read the inventory once (see :meth:`from_config`)."""
+        """Read the inventory. ``allow_loopback`` overrides ``network.allow_loopback`` (the app
+        passes True against the simulated world); ``reader`` / ``bind_check`` /
+        ``default_route`` replace the machine's interfaces, the bind check and the
+        default-route probe (tests); ``registry`` gets ``galileo_network_ip_inventory_total``.
+        Raises :class:`NoUsableIp` when a manual IP cannot be bound."""
         self.network = network
         self._keep_loopback = network.allow_loopback if allow_loopback is None else allow_loopback
         self._reader = reader
@@ -219,31 +223,6 @@ class IpInventory:
                 registry=registry,
             )
         self._apply(first, initial=True)
-
-    @classmethod
-    def from_config(
-        cls,
-        network: NetworkConfig,
-        *,
-        allow_loopback: bool | None = None,
-        reader: Callable[[], Iterable[InterfaceAddress]] = read_interfaces,
-        bind_check: Callable[[str], str | None] = can_bind,
-        default_route: Callable[[IpFamily], str] = default_route_ip,
-        registry: CollectorRegistry | None = None,
-    ) -> IpInventory:
-        """Read the inventory. ``allow_loopback`` overrides ``network.allow_loopback`` (the app
-        passes True against the simulated world); ``reader`` / ``bind_check`` /
-        ``default_route`` replace the machine's interfaces, the bind check and the
-        default-route probe (tests); ``registry`` gets ``galileo_network_ip_inventory_total``.
-        Raises :class:`NoUsableIp` when a manual IP cannot be bound."""
-        return cls(
-            network,
-            allow_loopback=allow_loopback,
-            reader=reader,
-            bind_check=bind_check,
-            default_route=default_route,
-            registry=registry,
-        )
 
     @property
     def ips(self) -> tuple[str, ...]:

@@ -133,7 +133,7 @@ def inventory(
     allow_loopback: bool | None = None,
     registry: CollectorRegistry | None = None,
 ) -> IpInventory:
-    return IpInventory.from_config(
+    return IpInventory(
         network,
         allow_loopback=allow_loopback,
         reader=(machine or server()).read,
@@ -296,7 +296,7 @@ def test_single_ip_mode_lets_the_os_choose() -> None:
 
 def test_single_ip_mode_pins_the_first_manual_ip() -> None:
     config = NetworkConfig(manual_ips=["127.0.0.2", "127.0.0.3"])
-    assert IpInventory.from_config(config).ips == ("127.0.0.2",)
+    assert IpInventory(config).ips == ("127.0.0.2",)
 
 
 def test_manual_ips_win_over_the_filters_and_are_deduplicated() -> None:
@@ -310,13 +310,13 @@ def test_manual_ips_win_over_the_filters_and_are_deduplicated() -> None:
 def test_a_manual_ip_that_cannot_be_bound_is_an_error_naming_the_key() -> None:
     network = attrs.evolve(MULTI, manual_ips=["127.0.0.2", "192.0.2.77"])
     with pytest.raises(NoUsableIp, match=r"network\.manual_ips\[1\] 192\.0\.2\.77: cannot bind"):
-        IpInventory.from_config(network)
+        IpInventory(network)
     single = NetworkConfig(manual_ips=["192.0.2.77"])
     registry = CollectorRegistry()
     with pytest.raises(NoUsableIp, match=r"network\.manual_ips\[0\] 192\.0\.2\.77"):
-        IpInventory.from_config(single, registry=registry)
+        IpInventory(single, registry=registry)
     # the failed attempt registered nothing: a corrected config can use the same registry
-    fixed = IpInventory.from_config(NetworkConfig(manual_ips=["127.0.0.2"]), registry=registry)
+    fixed = IpInventory(NetworkConfig(manual_ips=["127.0.0.2"]), registry=registry)
     assert fixed.ips == ("127.0.0.2",)
 
 
@@ -390,7 +390,7 @@ async def test_run_sends_each_change_on_a_channel(autojump_clock: trio.testing.M
         return machine.read()
 
     network = attrs.evolve(MULTI, inventory_refresh_s=30.0)
-    inv = IpInventory.from_config(network, reader=read, bind_check=binds_all)
+    inv = IpInventory(network, reader=read, bind_check=binds_all)
     send, receive = trio.open_memory_channel[InventoryChange](10)
     async with trio.open_nursery() as nursery:
         start = trio.current_time()
@@ -420,7 +420,7 @@ async def test_run_keeps_the_inventory_when_a_reading_fails(
             machine.addrs["eth0"] = [v4("10.0.0.2")]
         return machine.read()
 
-    inv = IpInventory.from_config(MULTI, reader=read, bind_check=binds_all)
+    inv = IpInventory(MULTI, reader=read, bind_check=binds_all)
     send, receive = trio.open_memory_channel[InventoryChange](10)
     with caplog.at_level(logging.WARNING, logger="galileo.net"):
         async with trio.open_nursery() as nursery:
@@ -481,7 +481,7 @@ def test_this_machine_loopback_extras_are_accepted_as_manual_ips() -> None:
         manual_ips=["127.0.0.2", "127.0.0.3", "127.0.0.4"],
     )
     registry = CollectorRegistry()
-    inv = IpInventory.from_config(network, registry=registry)
+    inv = IpInventory(network, registry=registry)
     assert inv.ips == ("127.0.0.2", "127.0.0.3", "127.0.0.4")
     assert registry.get_sample_value("galileo_network_ip_inventory_total") == 3
     assert not inv.refresh()
@@ -490,7 +490,7 @@ def test_this_machine_loopback_extras_are_accepted_as_manual_ips() -> None:
 def test_this_machine_interfaces_are_read_through_psutil() -> None:
     found = read_interfaces()
     assert InterfaceAddress("lo", "127.0.0.1", up=True) in found
-    auto = IpInventory.from_config(NetworkConfig(enable_multiple_ip=True, allow_loopback=True))
+    auto = IpInventory(NetworkConfig(enable_multiple_ip=True, allow_loopback=True))
     assert "127.0.0.1" in auto.ips
     assert all(":" not in ip for ip in auto.ips)  # ipv4 by default
     assert can_bind("127.0.0.2") is None
