@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import signal
 import sys
 import time
@@ -93,6 +94,11 @@ class App:
         self._state = "starting"
         self._stop_reason = ""
         self._started_wall = time.time()
+        # Prefixes this run's opportunity ids: attempts of two runs sharing one ledger never
+        # collide, and the summary reads only the attempts created since this run started.
+        self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self._started_wall)) + (
+            f"-{secrets.token_hex(2)}"
+        )
         self._started = 0.0
         self._live_tty = False
         # Filled in as the run comes up; status() reports whatever exists so far.
@@ -139,6 +145,7 @@ class App:
         """What the run did (read once, at the end)."""
         pipeline = self.pipeline
         return RunSummary(
+            run_id=self.run_id,
             version=galileo.__version__,
             fast_backend=galileo.fast_backend(),
             started_at=self._started_wall,
@@ -157,7 +164,7 @@ class App:
             return None
         connection = open_readonly(self.ledger_path)
         try:
-            return build_report(connection)
+            return build_report(connection, since_ms=int(self._started_wall * 1000))
         finally:
             connection.close()
 
@@ -255,6 +262,7 @@ class App:
             ledger=ledger,
             clients=self.clients,
             jupiter_ready=self.supervisor,
+            run_id=self.run_id,
         )
         async with trio.open_nursery() as running:
             await running.start(pipeline.run)

@@ -76,10 +76,11 @@ class RunStatus:
 
 @attrs.frozen(kw_only=True)
 class RunSummary:
-    """What a run did. ``pnl_lamports`` is the ledger's view (realised changes of every row
-    of this ledger), ``wallet_delta_lamports`` the chain's (wallet after − before; ``None``
-    when a reading is missing)."""
+    """What a run did. ``pnl_lamports`` is the ledger's view (realised changes of the
+    attempts this run created), ``wallet_delta_lamports`` the chain's (wallet after − before;
+    ``None`` when a reading is missing)."""
 
+    run_id: str
     version: str
     fast_backend: str
     started_at: float
@@ -125,6 +126,7 @@ class RunSummary:
         stats = self.execution
         engine = self.engine
         return {
+            "run_id": self.run_id,
             "version": self.version,
             "fast_backend": self.fast_backend,
             "started_at": self.started_at,

@@ -129,10 +129,13 @@ class Pipeline:
         clients: HttpxClients,
         inventory: IpInventory | None = None,
         jupiter_ready: ReadinessGate | None = None,
+        run_id: str = "",
     ) -> Pipeline:
         """Build the shared parts, then the engine and the execution stack over them.
         ``inventory`` replaces source-IP discovery (tests); ``jupiter_ready`` (the Jupiter
-        supervisor, when galileo runs Jupiter itself) pauses quoting while Jupiter restarts."""
+        supervisor, when galileo runs Jupiter itself) pauses quoting while Jupiter restarts;
+        ``run_id`` prefixes every opportunity id, so ids never repeat across runs that share
+        one ledger."""
         network, execution = config.network, config.execution
         registry, recorder = obs.registry, obs.recorder
         inventory = inventory or IpInventory(
@@ -219,6 +222,7 @@ class Pipeline:
             registry=registry,
             recorder=recorder,
             tip_floor_lamports=tip_floor.lamports if tip_floor is not None else None,
+            run_id=run_id,
             ready=jupiter_ready,
         )
         return cls(

@@ -49,3 +49,35 @@ async def test_a_dry_run_signs_but_never_sends(tmp_path: Path) -> None:
     assert summary["dry_run"] >= 1
     assert summary["wallet_delta_lamports"] == 0
     assert summary["pnl_lamports"] == 0
+
+
+@pytest.mark.slow
+async def test_runs_sharing_a_state_directory_each_reconcile_and_never_share_a_row(
+    tmp_path: Path,
+) -> None:
+    # A dry run, then two live runs (the second with another seed), in one state directory.
+    dry = quiet_config(tmp_path, seed=11)
+    await App(dry, RunOptions(duration_s=4, dry_run=True), out=io.StringIO()).run()
+    summaries = []
+    for seed in (11, 29):
+        config = quiet_config(tmp_path, seed=seed)
+        summaries.append(await App(config, RunOptions(duration_s=8), out=io.StringIO()).run())
+
+    for summary in summaries:
+        assert summary["wallet_delta_lamports"] is not None
+        assert summary["pnl_lamports"] == summary["wallet_delta_lamports"], summary["run_id"]
+    assert summaries[0]["run_id"] != summaries[1]["run_id"]
+    ledger = Ledger(default_ledger_path(dry.state_dir))
+    try:
+        attempts = ledger.attempts()
+    finally:
+        ledger.close()
+    # Every attempt belongs to exactly one run: ids carry the run id, and a dry-run row is
+    # never also a sent one.
+    run_ids = [s["run_id"] for s in summaries]
+    assert all(a.opportunity_id.count("-") >= 2 for a in attempts)
+    assert all(not (a.dry_run and a.status is AttemptStatus.LANDED) for a in attempts), [
+        (a.opportunity_id, a.status) for a in attempts if a.dry_run
+    ]
+    live = [a for a in attempts if not a.dry_run]
+    assert {a.opportunity_id.rsplit("-", 1)[0] for a in live} <= set(run_ids)
