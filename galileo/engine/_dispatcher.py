@@ -1,6 +1,9 @@
 """The dispatcher: per-IP workers turning planned batches into opportunities.
 
-Each source IP runs ``workers_per_ip`` worker tasks. A worker waits while the upstream is not
+Each source IP has a crew: its own nursery under its own cancel scope, running
+``workers_per_ip`` worker tasks. Removing an IP (:meth:`Dispatcher.remove_ip`) cancels its
+crew alone — requests in flight on it included — and adding one starts a crew without a
+restart. A worker waits while the upstream is not
 ready (the readiness gate: Jupiter restarting), leases its IP (waiting out a cooldown if
 there is one), waits for the IP's pacer to let both legs of a batch leave (the learned
 per-(IP, upstream) rate, :mod:`galileo.net`), takes the next batch from the shared planner —
@@ -36,11 +39,9 @@ from galileo.model import (
     QuoteError,
     RateLimited,
     ReadinessGate,
-    ServerError,
     Timeout,
-    TransportFailed,
 )
-from galileo.net import IpAllocator, IpLease, ip_label
+from galileo.net import IpAllocator, IpLease, IpRemoved, ip_label
 from galileo.obs import Recorder
 
 _log = logging.getLogger("galileo.engine")
@@ -55,21 +56,6 @@ _ERROR_OUTCOMES: dict[type[QuoteError], BatchOutcome] = {
 
 LEGS = 2
 """Requests per batch (buy, sell): paced together so the sell leaves right after the buy."""
-
-
-def _lease_result(error: QuoteError) -> LeaseResult:
-    """What a failed leg says about its (IP, upstream) — the cooldown class."""
-    if isinstance(error, RateLimited):
-        return LeaseResult.RATE_LIMITED
-    if isinstance(error, Timeout):
-        return LeaseResult.TIMEOUT
-    if isinstance(error, NoRoute):
-        return LeaseResult.SUCCESS  # the API answered; the IP is healthy
-    if isinstance(error, ServerError):
-        return LeaseResult.SERVER_ERROR
-    if isinstance(error, TransportFailed):
-        return LeaseResult.CONNECT_ERROR  # refused, reset, or not HTTP: no answer
-    return LeaseResult.ERROR  # malformed body, refused request: the IP is not at fault
 
 
 class Dispatcher:
@@ -111,15 +97,59 @@ class Dispatcher:
         self.opportunities = 0
         self.outcomes: Tally[str] = Tally()
         self.errors: Tally[str] = Tally()
+        self._nursery: trio.Nursery | None = None
+        self._crews: dict[str, trio.CancelScope] = {}
+
+    @property
+    def crews(self) -> list[str]:
+        """The IPs whose crews are running."""
+        return list(self._crews)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
+            self._nursery = nursery
             for ip in self._allocator.ips:
-                for _ in range(self._workers_per_ip):
-                    nursery.start_soon(self._worker, ip, name=f"quote-worker-{ip_label(ip)}")
+                self.add_ip(ip)
             task_status.started()
+            try:
+                await trio.sleep_forever()  # the crews come and go; this owns them
+            finally:
+                self._nursery = None
+
+    def add_ip(self, ip: str) -> bool:
+        """Start ``ip``'s crew (the allocator must lease on it). False: it runs already, or
+        the dispatcher is not running."""
+        if self._nursery is None or ip in self._crews:
+            return False
+        scope = trio.CancelScope()
+        self._crews[ip] = scope
+        self._nursery.start_soon(self._crew, ip, scope, name=f"ip-crew-{ip_label(ip)}")
+        return True
+
+    def remove_ip(self, ip: str) -> bool:
+        """Cancel ``ip``'s crew: its workers and their requests in flight, no one else's.
+        False: no crew runs on it."""
+        scope = self._crews.pop(ip, None)
+        if scope is None:
+            return False
+        scope.cancel()
+        return True
+
+    async def _crew(self, ip: str, scope: trio.CancelScope) -> None:
+        with scope:
+            async with trio.open_nursery() as crew:
+                for _ in range(self._workers_per_ip):
+                    crew.start_soon(self._worker, ip, name=f"quote-worker-{ip_label(ip)}")
+        if self._crews.get(ip) is scope:  # ended on its own (the IP left the allocator)
+            del self._crews[ip]
 
     async def _worker(self, ip: str) -> None:
+        try:
+            await self._work(ip)
+        except IpRemoved:
+            return  # the IP left the inventory; its crew is being cancelled
+
+    async def _work(self, ip: str) -> None:
         ready = self._ready
         while True:
             if ready is not None and not ready.is_ready():
@@ -189,7 +219,7 @@ class Dispatcher:
                 deadline=leg_deadline,
             )
         except QuoteError as exc:
-            lease.mark(_lease_result(exc), retry_after=exc.retry_after)
+            lease.mark(exc.lease_result, retry_after=exc.retry_after)
             raise
         lease.mark(LeaseResult.SUCCESS)
         self.quotes += 1

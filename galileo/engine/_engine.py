@@ -161,7 +161,8 @@ class QuoteEngine:
                     batch_deadline=strategy.batch_deadline_ms / 1000,
                     request_timeout=network.request_timeout_ms / 1000,
                     max_quote_age=strategy.max_quote_age_ms / 1000,
-                    workers_per_ip=network.workers_per_ip or network.max_inflight_per_ip,
+                    workers_per_ip=network.workers_per_ip
+                    or max(1, network.max_inflight_per_ip - self.allocator.urgent_reserve),
                     metrics=self._metrics,
                     recorder=self._recorder,
                     ready=self._ready,
@@ -183,6 +184,15 @@ class QuoteEngine:
             if self._owned_transport is not None:
                 with trio.CancelScope(shield=True):
                     await self._owned_transport.aclose()
+
+    def add_ip(self, ip: str) -> bool:
+        """Quote from ``ip`` too, in its own crew (``ip`` must be in :attr:`allocator`)."""
+        return self.dispatcher.add_ip(ip) if self.dispatcher is not None else False
+
+    def remove_ip(self, ip: str) -> bool:
+        """Cancel ``ip``'s crew alone (remove it from :attr:`allocator` first, so nothing
+        new is leased on it)."""
+        return self.dispatcher.remove_ip(ip) if self.dispatcher is not None else False
 
     def stats(self) -> EngineStats:
         """Totals, quote rates (overall and since the previous ``stats()`` call), per-IP

@@ -24,6 +24,7 @@ from galileo.landers._landers import (
     build_endpoints,
     jito_base,
     jito_label,
+    lander_upstream,
 )
 from galileo.landers._metrics import LanderMetrics
 from galileo.landers._models import (
@@ -62,6 +63,7 @@ __all__ = [
     "build_endpoints",
     "jito_base",
     "jito_label",
+    "lander_upstream",
     "parse_tip_floor",
     "sol_to_lamports",
     "tip_floor_url",

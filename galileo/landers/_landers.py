@@ -8,12 +8,18 @@
 Every (endpoint, source IP) pair has its own token bucket at the endpoint's
 ``requests_per_second`` (Jito limits per IP and region), so N source IPs give an endpoint N
 times that budget. A send goes out on the first IP of the endpoint's rendezvous order (the
-hash ring: stable while the IP set is) that is not cooling down after a 429 for this endpoint
-and can grant a token within the send's wait budget (the queue timeout); if none can, it is
-dropped and counted rather than sent late. Only the landers' own per-(endpoint, IP) state
-decides: a quote-path cooldown of an IP does not stop sends from it. All sends of one
-submission run concurrently in one nursery under ``landers.send_deadline_ms``; each endpoint
-ends with a typed result (accepted / rate_limited / rejected(reason) / timeout).
+hash ring: stable while the IP set is) that is not cooling down for this endpoint and can
+grant a token within the send's wait budget (the queue timeout); if none can, it is dropped
+and counted rather than sent late.
+
+Every send runs under a ``lander`` lease of the shared :class:`~galileo.net.IpAllocator`
+(upstream ``lander:<endpoint label>``): it is counted per IP with the other request kinds,
+its cooldowns (429 — from the endpoint's interval, doubling — timeouts, transport errors, 5xx)
+are the allocator's, per (IP, endpoint), so a quote-path cooldown of an IP does not stop sends
+from it; lander leases never wait for quotes. Removing an IP (:meth:`Landers.remove_ip`)
+cancels the sends in flight on it alone. All sends of one submission run concurrently in one
+nursery under ``landers.send_deadline_ms``; each endpoint ends with a typed result
+(accepted / rate_limited / rejected(reason) / timeout).
 """
 
 from __future__ import annotations
@@ -39,16 +45,25 @@ from galileo.landers._models import (
     SendMethod,
     Submission,
 )
-from galileo.model import BuiltTx, LanderOutcome, LanderResult
-from galileo.net import HttpxClients, IpHashRing, JsonRpcClient, RpcError, ip_label
+from galileo.model import BuiltTx, LanderOutcome, LanderResult, LeaseKind, LeaseResult
+from galileo.net import (
+    HttpxClients,
+    IpAllocator,
+    IpHashRing,
+    IpLease,
+    IpRemoved,
+    JsonRpcClient,
+    RpcError,
+    ip_label,
+)
 from galileo.obs import Recorder
 
 _log = logging.getLogger("galileo.landers")
 
 JITO_RATE_LIMITED_CODE = -32097
-# A 429 cools the (endpoint, IP) pair down for this long, doubling per consecutive 429.
+# A 429 cools the (endpoint, IP) pair down for at least this long (or the endpoint's request
+# interval when longer), doubling per consecutive 429 up to the network's 429 cap.
 COOLDOWN_INITIAL_S = 1.0
-COOLDOWN_MAX_S = 30.0
 _REASON_MAX = 240
 
 # A send that never left (the ledger records it as ``timeout`` with one of these reasons; the
@@ -56,7 +71,9 @@ _REASON_MAX = 240
 QUEUE_TIMEOUT = "queue_timeout"
 """Reason: no usable source IP had a token within the send's wait budget."""
 NO_IP = "no_ip: every source IP is cooling down"
-"""Reason: every source IP is cooling down for the endpoint after a 429."""
+"""Reason: every source IP is cooling down for the endpoint."""
+IP_REMOVED = "source IP removed"
+"""Reason: the send's source IP left the inventory while the send was in flight."""
 RESULT_BUSY = "busy"
 """``result`` label of a send dropped for :data:`QUEUE_TIMEOUT`."""
 RESULT_NO_IP = "no_ip"
@@ -107,7 +124,7 @@ def build_endpoints(
     labels: list[str] = []
     jito = config.jito
     if jito.enabled:
-        urls = list(jito.endpoints) or list(jito_urls)
+        urls = [url.reveal() for url in jito.endpoints] or list(jito_urls)
         if not urls:
             raise LanderError("jito.endpoints", "Jito is enabled but has no endpoint")
         queue = jito.queue_timeout_ms / 1000
@@ -166,9 +183,10 @@ def build_endpoints(
 class Landers:
     """Every enabled lander endpoint; ``await landers.submit(built)`` sends to all of them.
 
-    ``hashring``: the source IPs, each endpoint's rendezvous order over them.
-    ``jito_urls`` / ``rpc_urls`` / ``staked_urls``: used when the config's endpoint list is
-    empty (the simulated world's faces).
+    ``hashring``: the source IPs, each endpoint's rendezvous order over them. ``leases``: the
+    shared allocator every send leases from (default: one of the landers' own over the
+    ring's IPs). ``jito_urls`` / ``rpc_urls`` / ``staked_urls``: used when the config's
+    endpoint list is empty (the simulated world's faces).
     """
 
     def __init__(
@@ -177,6 +195,7 @@ class Landers:
         *,
         clients: HttpxClients,
         hashring: IpHashRing,
+        leases: IpAllocator | None = None,
         registry: CollectorRegistry | None = None,
         recorder: Recorder | None = None,
         jito_urls: Sequence[str] = (),
@@ -190,6 +209,7 @@ class Landers:
         )
         self._clients = clients
         self.hashring = hashring
+        self.leases = leases if leases is not None else IpAllocator(hashring.ips, clock=clock)
         self.metrics = LanderMetrics(registry if registry is not None else CollectorRegistry())
         self._recorder = recorder if recorder is not None else Recorder()
         self._clock = clock
@@ -199,8 +219,7 @@ class Landers:
         for e in self.endpoints:
             self._sharing[e.label] = self._sharing.get(e.label, 0) + 1
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._cooldown_until: dict[tuple[str, str], float] = {}
-        self._strikes: dict[tuple[str, str], int] = {}
+        self._sending: dict[str, set[trio.CancelScope]] = {}
         auth = config.jito.auth_uuid
         self._jito_headers = {"x-jito-auth": auth.reveal()} if auth else {}
         self._secrets = expand_secrets([e.url for e in self.endpoints] + ([auth] if auth else []))
@@ -215,15 +234,34 @@ class Landers:
         return self._orders[endpoint.key]
 
     def usable_ips(self, endpoint: Endpoint) -> list[str]:
-        """:meth:`ip_order` without the IPs cooling down for ``endpoint`` after a 429 (the
-        landers' own state only: a quote-path cooldown of an IP does not count)."""
-        now = self._clock()
-        label = endpoint.label
+        """:meth:`ip_order` without the IPs cooling down for ``endpoint`` (its own lane of the
+        allocator only: a quote-path cooldown of an IP does not count)."""
+        upstream = lander_upstream(endpoint)
         return [
             ip
             for ip in self._orders[endpoint.key]
-            if self._cooldown_until.get((label, ip), 0.0) <= now
+            if self.leases.cooldown_remaining(ip, upstream) <= 0
         ]
+
+    # -- the IP set ----------------------------------------------------------------------------
+
+    def add_ip(self, ip: str) -> None:
+        """Send from ``ip`` too (it must be in :attr:`leases`): each endpoint's rendezvous
+        order takes it in where it belongs; the others keep their relative order."""
+        if ip not in self.hashring.ips:
+            self._reorder([*self.hashring.ips, ip])
+
+    def remove_ip(self, ip: str) -> None:
+        """Send nothing more from ``ip`` and cancel the sends in flight on it (each ends as a
+        ``timeout`` with reason :data:`IP_REMOVED`); sends on other IPs are untouched."""
+        if ip in self.hashring.ips:
+            self._reorder([i for i in self.hashring.ips if i != ip])
+        for scope in self._sending.pop(ip, set()):
+            scope.cancel()
+
+    def _reorder(self, ips: list[str]) -> None:
+        self.hashring = IpHashRing(ips)
+        self._orders = {e.key: tuple(self.hashring.order(e.key)) for e in self.endpoints}
 
     def ip_for(self, endpoint: Endpoint) -> str | None:
         """``endpoint``'s preferred source IP now: the first of its rendezvous order that is
@@ -245,7 +283,7 @@ class Landers:
 
     def cooling_down(self, endpoint: Endpoint, ip: str) -> float:
         """Seconds ``endpoint`` stays off ``ip`` (0 = not cooling down)."""
-        return max(0.0, self._cooldown_until.get((endpoint.label, ip), 0.0) - self._clock())
+        return self.leases.cooldown_remaining(ip, lander_upstream(endpoint))
 
     def bucket(self, endpoint: Endpoint, ip: str) -> TokenBucket:
         key = (endpoint.label, ip)
@@ -255,24 +293,28 @@ class Landers:
             self._buckets[key] = bucket
         return bucket
 
-    def _rate_limited(self, endpoint: Endpoint, ip: str) -> None:
-        key = (endpoint.label, ip)
-        strikes = self._strikes.get(key, 0) + 1
-        self._strikes[key] = strikes
-        duration = min(
-            COOLDOWN_MAX_S,
-            max(COOLDOWN_INITIAL_S, 1.0 / endpoint.requests_per_second) * 2 ** (strikes - 1),
+    def _mark(self, lease: IpLease, endpoint: Endpoint, result: LeaseResult) -> None:
+        """Record a send's (or status poll's) result on its lease; a 429 cools the (IP,
+        endpoint) lane from the endpoint's own interval (at least
+        :data:`COOLDOWN_INITIAL_S`) and empties its bucket for as long."""
+        if result is not LeaseResult.RATE_LIMITED:
+            lease.mark(result)
+            return
+        lease.mark(
+            result,
+            retry_after=max(COOLDOWN_INITIAL_S, 1.0 / endpoint.requests_per_second),
         )
-        self._cooldown_until[key] = self._clock() + duration
-        self.bucket(endpoint, ip).drain(duration)
+        duration = self.cooling_down(endpoint, lease.ip)
+        self.bucket(endpoint, lease.ip).drain(duration)
         _log.info(
             "lander rate limited",
             extra={
                 "fields": {
                     "lander": endpoint.lander.value,
                     "endpoint": endpoint.label,
-                    "ip": ip_label(ip),
-                    "cooldown_s": duration,
+                    "local_ip": ip_label(lease.ip),
+                    "ip_task_kind": LeaseKind.LANDER.value,
+                    "cooldown_s": round(duration, 3),
                 }
             },
         )
@@ -359,10 +401,23 @@ class Landers:
             self.metrics.queue_dropped.labels(endpoint.lander.value, endpoint.label).inc()
             return self._dropped(endpoint, RESULT_BUSY, QUEUE_TIMEOUT, start)
         ip, wait = booked
-        with trio.move_on_at(deadline):
-            await self.bucket(endpoint, ip).claim(wait)
-            return await self._post(endpoint, built, ip, start)
-        return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, "send deadline", start)
+        removed = trio.CancelScope()
+        sending = self._sending.setdefault(ip, set())
+        sending.add(removed)
+        try:
+            with removed:
+                with trio.move_on_at(deadline):
+                    await self.bucket(endpoint, ip).claim(wait)
+                    async with self.leases.acquire(
+                        LeaseKind.LANDER, ip=ip, upstream=lander_upstream(endpoint)
+                    ) as lease:
+                        return await self._post(endpoint, built, lease, start)
+                return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, "send deadline", start)
+        except IpRemoved:
+            pass
+        finally:
+            sending.discard(removed)
+        return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, IP_REMOVED, start)
 
     def _request(self, endpoint: Endpoint, built: BuiltTx) -> tuple[dict[str, Any], dict[str, str]]:
         if endpoint.method is SendMethod.BUNDLE:
@@ -381,47 +436,56 @@ class Landers:
         return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, headers
 
     async def _post(
-        self, endpoint: Endpoint, built: BuiltTx, ip: str, start: float
+        self, endpoint: Endpoint, built: BuiltTx, lease: IpLease, start: float
     ) -> EndpointResult:
         # The token was granted now: charge from here, so the time spent before the request
         # leaves (the IP's first client is created here, ~0.1 s) is never refill the server
         # did not see.
+        ip = lease.ip
         sent = self._clock()
         body, headers = self._request(endpoint, built)
         client = self._clients.get(ip)
+        lease.sending()
         try:
             response = await client.post(endpoint.url.reveal(), json=body, headers=headers)
         except httpx.TimeoutException as exc:
+            self._mark(lease, endpoint, LeaseResult.TIMEOUT)
             return self._finish(endpoint, ip, LanderOutcome.TIMEOUT, type(exc).__name__, start)
         except httpx.HTTPError as exc:
+            self._mark(lease, endpoint, LeaseResult.CONNECT_ERROR)
             reason = f"transport: {type(exc).__name__}: {exc}"
             return self._finish(endpoint, ip, LanderOutcome.REJECTED, reason, start)
         self.bucket(endpoint, ip).settle(self._clock() - sent)
         if response.status_code == 429:
-            self._rate_limited(endpoint, ip)
+            self._mark(lease, endpoint, LeaseResult.RATE_LIMITED)
             return self._finish(endpoint, ip, LanderOutcome.RATE_LIMITED, "HTTP 429", start)
         if response.status_code != 200:
+            server = response.status_code >= 500
+            self._mark(lease, endpoint, LeaseResult.SERVER_ERROR if server else LeaseResult.ERROR)
             reason = f"HTTP {response.status_code}"
             return self._finish(endpoint, ip, LanderOutcome.REJECTED, reason, start)
         try:
             doc = response.json()
         except ValueError:
-            return self._finish(endpoint, ip, LanderOutcome.REJECTED, "malformed response", start)
+            doc = None
         if not isinstance(doc, dict):
+            self._mark(lease, endpoint, LeaseResult.ERROR)
             return self._finish(endpoint, ip, LanderOutcome.REJECTED, "malformed response", start)
         error = doc.get("error")
         if error is not None:
             code = error.get("code") if isinstance(error, dict) else None
             message = str(error.get("message") if isinstance(error, dict) else error)
             if code == JITO_RATE_LIMITED_CODE or "rate limit" in message.lower():
-                self._rate_limited(endpoint, ip)
+                self._mark(lease, endpoint, LeaseResult.RATE_LIMITED)
                 return self._finish(endpoint, ip, LanderOutcome.RATE_LIMITED, message, start)
+            # The endpoint answered (a refused transaction is not the IP's fault).
+            self._mark(lease, endpoint, LeaseResult.SUCCESS)
             reason = f"{code}: {message}" if code is not None else message
             return self._finish(endpoint, ip, LanderOutcome.REJECTED, reason, start)
+        self._mark(lease, endpoint, LeaseResult.SUCCESS)
         result = doc.get("result")
         if not isinstance(result, str):
             return self._finish(endpoint, ip, LanderOutcome.REJECTED, "malformed result", start)
-        self._strikes.pop((endpoint.label, ip), None)
         bundle_id: str | None = None
         if endpoint.method is SendMethod.BUNDLE:
             bundle_id = result
@@ -502,16 +566,28 @@ class Landers:
             rpc = JsonRpcClient.on_ip(
                 Secret(url), clients=self._clients, ip=ip, headers=self._jito_headers
             )
-            sent = self._clock()
             try:
-                result = await rpc.call(method, [bundle_ids], timeout_s=timeout_s)
-            except RpcError as err:
-                if err.status is None:
-                    continue  # no answer (timeout, transport): nothing to settle
-                self.bucket(endpoint, ip).settle(self._clock() - sent)
-                if err.status == 429:
-                    self._rate_limited(endpoint, ip)
+                async with self.leases.acquire(
+                    LeaseKind.LANDER, ip=ip, upstream=lander_upstream(endpoint)
+                ) as lease:
+                    sent = self._clock()
+                    lease.sending()
+                    try:
+                        result = await rpc.call(method, [bundle_ids], timeout_s=timeout_s)
+                    except RpcError as err:
+                        if err.status is not None:  # an answer: settle the bucket's charge
+                            self.bucket(endpoint, ip).settle(self._clock() - sent)
+                        self._mark(lease, endpoint, err.lease_result)
+                        continue
+                    self.bucket(endpoint, ip).settle(self._clock() - sent)
+                    self._mark(lease, endpoint, LeaseResult.SUCCESS)
+                    return result
+            except IpRemoved:
                 continue
-            self.bucket(endpoint, ip).settle(self._clock() - sent)
-            return result
         return None
+
+
+def lander_upstream(endpoint: Endpoint) -> str:
+    """The allocator upstream of ``endpoint``'s sends: its lane (pacing state, cooldowns)
+    on each source IP, apart from the quote path's."""
+    return f"lander:{endpoint.label}"

@@ -1,14 +1,17 @@
 """Errors of a venue call (quote, instructions), the same for every provider.
 
-``kind`` is the ``kind`` metric label; the engine maps each class to a batch outcome and the
-IP allocator to a lease result.
+``kind`` is the ``kind`` metric label; the engine maps each class to a batch outcome;
+``lease_result`` is what the failure says about the source IP it was sent from (its
+cooldown class).
 """
 
 from __future__ import annotations
 
 import enum
+from typing import ClassVar
 
 from galileo._errors import GalileoError
+from galileo.model._lease import LeaseResult
 
 BODY_PREVIEW = 200
 """Bytes of a failed answer kept on the error (and logged)."""
@@ -41,6 +44,8 @@ class QuoteError(GalileoError):
     ``retry_after``: seconds the venue asked us to wait (a 429's Retry-After), if it did."""
 
     kind: QuoteErrorKind = QuoteErrorKind.BAD_REQUEST
+    lease_result: ClassVar[LeaseResult] = LeaseResult.ERROR
+    """A refused request or a malformed body is not the IP's fault: no cooldown."""
 
     def __init__(
         self,
@@ -62,18 +67,22 @@ class QuoteError(GalileoError):
 
 class NoRoute(QuoteError):
     kind = QuoteErrorKind.NO_ROUTE
+    lease_result = LeaseResult.SUCCESS  # the venue answered; the IP is healthy
 
 
 class RateLimited(QuoteError):
     kind = QuoteErrorKind.RATE_LIMITED
+    lease_result = LeaseResult.RATE_LIMITED
 
 
 class ServerError(QuoteError):
     kind = QuoteErrorKind.SERVER_ERROR
+    lease_result = LeaseResult.SERVER_ERROR
 
 
 class Timeout(QuoteError):
     kind = QuoteErrorKind.TIMEOUT
+    lease_result = LeaseResult.TIMEOUT
 
 
 class Malformed(QuoteError):
@@ -84,6 +93,7 @@ class TransportFailed(QuoteError):
     """Connect failure, reset, or a response that is not HTTP."""
 
     kind = QuoteErrorKind.TRANSPORT
+    lease_result = LeaseResult.CONNECT_ERROR  # no answer
 
 
 class BadRequest(QuoteError):

@@ -44,6 +44,26 @@ together."""
 _NO_ANSWER = frozenset({LeaseResult.TIMEOUT, LeaseResult.CONNECT_ERROR})
 """Results that carry no answer from the upstream (nothing the pacer can learn from)."""
 
+LEASE_PRIORITY: dict[LeaseKind, int] = {
+    LeaseKind.LANDER: 0,
+    LeaseKind.SWAP: 0,
+    LeaseKind.RPC: 1,
+    LeaseKind.LONG_LIVED: 1,
+    LeaseKind.QUOTE: 2,
+}
+"""Who is served first when leases wait (lower first): a lander send and the swap
+instructions of a live opportunity outrank RPC reads, which outrank new quotes."""
+
+_UNCAPPED = frozenset({LeaseKind.LONG_LIVED, LeaseKind.LANDER})
+"""Kinds the in-flight cap does not hold back: a long-lived stream shares its IP, and a
+lander send (paced by its endpoint's own per-IP budget) never waits for a quote to end. A
+lander send still counts in ``galileo_ip_inflight`` while it runs."""
+
+URGENT_KINDS = frozenset({LeaseKind.LANDER, LeaseKind.SWAP})
+"""Kinds that work on a live opportunity: they skip the pacing queue (taking their tokens
+at once, so the quotes behind them wait that much longer) and may use the in-flight slot
+quotes leave free (:attr:`IpAllocator.urgent_reserve`)."""
+
 
 class IpState(enum.Enum):
     """What an IP is doing. Values double as metric/status labels."""
@@ -56,6 +76,10 @@ class IpState(enum.Enum):
 
 class NoIpAvailable(GalileoError):
     """No lease could be granted before the deadline."""
+
+
+class IpRemoved(NoIpAvailable):
+    """The IP a waiter was pinned to left the inventory."""
 
 
 @attrs.frozen
@@ -137,6 +161,9 @@ class _Lane:
     strikes: dict[LeaseResult, int] = attrs.field(factory=dict)
     episode_at: dict[LeaseResult, float] = attrs.field(factory=dict)
     reported_rps: float = -1.0
+    paced: bool = False
+    """Has anyone paced on this lane? Lanes only used for their cooldowns (a lander
+    endpoint with its own fixed-rate budget) report no learned rate."""
 
     @property
     def cooldown_until(self) -> float:
@@ -167,6 +194,7 @@ class _Waiter:
     upstream: str
     event: trio.Event = attrs.field(factory=trio.Event)
     granted: str | None = None
+    removed: bool = False
 
 
 class IpLease:
@@ -191,7 +219,9 @@ class IpLease:
     async def pace(self, requests: int = 1) -> None:
         """Wait until ``requests`` may leave back to back (they are taken from the pacer
         together; give back what is not sent with :meth:`refund`)."""
-        await self._allocator.pace(self.ip, self.upstream, requests)
+        await self._allocator.pace(
+            self.ip, self.upstream, requests, urgent=self.kind in URGENT_KINDS
+        )
 
     def refund(self, requests: int = 1) -> None:
         """Return paced requests that were not sent."""
@@ -271,6 +301,10 @@ class _Acquire:
             self._lease.release()
 
 
+def _raise_removed(ip: str | None) -> None:
+    raise IpRemoved(f"{ip_label(ip or '')} left the inventory")
+
+
 def _check_deadline(now: float, deadline: float, kind: LeaseKind, ip: str | None) -> None:
     if now >= deadline:
         where = ip_label(ip) if ip is not None else "any IP"
@@ -278,12 +312,13 @@ def _check_deadline(now: float, deadline: float, kind: LeaseKind, ip: str | None
 
 
 class IpAllocator:
-    """Leases over a fixed set of source IPs.
+    """Leases over the source IPs (:meth:`add_ip` / :meth:`remove_ip` while running).
 
     ``acquire(kind, deadline)`` grants the least-loaded available IP (round-robin among
     equals); ``acquire(kind, deadline, ip=...)`` waits for that one IP. An IP is available
     for an upstream when that (IP, upstream) is not cooling down and the IP holds fewer than
-    ``max_inflight_per_ip`` short leases.
+    ``max_inflight_per_ip`` short leases (quotes: fewer than that minus ``urgent_reserve``).
+    Waiters are served by :data:`LEASE_PRIORITY`, then first come first served.
     """
 
     def __init__(
@@ -291,6 +326,7 @@ class IpAllocator:
         ips: Iterable[str],
         *,
         max_inflight_per_ip: int = 8,
+        urgent_reserve: int = 0,
         cooldown: CooldownPolicy | None = None,
         pacing: PacingPolicy | None = None,
         metrics: NetMetrics | None = None,
@@ -300,15 +336,23 @@ class IpAllocator:
         self._slots: dict[str, _Slot] = {ip: _Slot(ip) for ip in ips}
         if not self._slots:
             raise ValueError("IpAllocator needs at least one IP")
+        self._retired: dict[str, _Slot] = {}
         self._order = list(self._slots)
         self._cursor = 0
         self._cap = max_inflight_per_ip
+        if not 0 <= urgent_reserve < max_inflight_per_ip:
+            raise ValueError("urgent_reserve must leave quotes at least one slot")
+        self.urgent_reserve = urgent_reserve
+        """In-flight slots per IP quotes may not take, so a lander send or swap
+        instructions for a live opportunity never queue behind quotes."""
         self._cooldown = cooldown or CooldownPolicy()
         self._pacing = pacing or PacingPolicy()
         self._metrics = metrics if metrics is not None else NetMetrics(CollectorRegistry())
         self._clock = clock
         self._rng = rng or random.Random()
         self._waiters: deque[_Waiter] = deque()
+        for ip in self._order:
+            self._report_utilization(self._slots[ip])
 
     @classmethod
     def for_network(
@@ -318,6 +362,7 @@ class IpAllocator:
         return cls(
             ips,
             max_inflight_per_ip=network.max_inflight_per_ip,
+            urgent_reserve=1 if network.max_inflight_per_ip > 1 else 0,
             cooldown=CooldownPolicy.from_config(network),
             pacing=PacingPolicy.from_config(network),
             metrics=NetMetrics(registry),
@@ -345,10 +390,8 @@ class IpAllocator:
         upstream: str = DEFAULT_UPSTREAM,
     ) -> _Acquire:
         """Async context manager yielding an :class:`IpLease`; raises :class:`NoIpAvailable`
-        at ``deadline`` (absolute, trio clock). ``None`` waits as long as the caller's
-        cancel scope allows."""
-        if ip is not None and ip not in self._slots:
-            raise KeyError(f"unknown IP {ip!r}")
+        at ``deadline`` (absolute, trio clock), :class:`IpRemoved` when ``ip`` is not (or no
+        longer) in the set. ``None`` waits as long as the caller's cancel scope allows."""
         return _Acquire(self, kind, deadline, ip, upstream)
 
     async def lease(
@@ -361,7 +404,9 @@ class IpAllocator:
     ) -> IpLease:
         """Like :meth:`acquire`, for callers that release the lease themselves."""
         await trio.lowlevel.checkpoint_if_cancelled()
-        if not self._waiters:
+        if ip is not None and ip not in self._slots:
+            raise IpRemoved(f"{ip_label(ip)} is not in the inventory")
+        if not self._waiters or self._outranks_waiters(kind):
             granted = self._try_grant(kind, ip, upstream)
             if granted is not None:
                 return IpLease(self, granted, kind, upstream)
@@ -377,22 +422,33 @@ class IpAllocator:
                     wake_at = min(wake_at, deadline)
                 with trio.move_on_at(wake_at):
                     await waiter.event.wait()
+                if waiter.removed:
+                    _raise_removed(ip)
                 if waiter.granted is None:
                     # Woken by time: a cooldown may have ended. Serve in FIFO order.
                     self._serve_waiters()
         except BaseException:
             if waiter.granted is not None:
                 self._release(waiter.granted, kind)
-            else:
+            elif waiter in self._waiters:
                 self._waiters.remove(waiter)
             raise
         return IpLease(self, waiter.granted, kind, upstream)
+
+    def _outranks_waiters(self, kind: LeaseKind) -> bool:
+        """Does ``kind`` come before every lease waiting now?"""
+        rank = LEASE_PRIORITY[kind]
+        return all(rank < LEASE_PRIORITY[w.kind] for w in self._waiters)
 
     def _available(self, slot: _Slot, kind: LeaseKind, upstream: str, now: float) -> bool:
         lane = slot.lanes.get(upstream)
         if lane is not None and lane.cooldown_until > now:
             return False
-        return kind is LeaseKind.LONG_LIVED or slot.inflight < self._cap
+        if kind in _UNCAPPED:
+            return True
+        if kind is LeaseKind.QUOTE:
+            return slot.inflight < self._cap - self.urgent_reserve
+        return slot.inflight < self._cap
 
     def _try_grant(self, kind: LeaseKind, ip: str | None, upstream: str) -> str | None:
         now = self._clock()
@@ -418,16 +474,19 @@ class IpAllocator:
         else:
             slot.inflight += 1
             self._metrics.inflight.labels(ip_label(slot.ip)).set(slot.inflight)
+            self._report_utilization(slot)
         return slot.ip
 
     def _serve_waiters(self) -> None:
-        """Grant leases to waiters, oldest first; a waiter nobody can serve yet keeps its
-        place without blocking younger waiters that want a different IP."""
+        """Grant leases to waiters, by priority (:data:`LEASE_PRIORITY`) then oldest first;
+        a waiter nobody can serve yet keeps its place without blocking younger waiters that
+        want a different IP."""
         if not self._waiters:
             return
         remaining: deque[_Waiter] = deque()
-        while self._waiters:
-            waiter = self._waiters.popleft()
+        waiters = sorted(self._waiters, key=lambda w: LEASE_PRIORITY[w.kind])
+        self._waiters = deque()
+        for waiter in waiters:
             granted = self._try_grant(waiter.kind, waiter.ip, waiter.upstream)
             if granted is None:
                 remaining.append(waiter)
@@ -437,6 +496,8 @@ class IpAllocator:
         self._waiters = remaining
 
     def _next_cooldown_end(self, ip: str | None, now: float) -> float:
+        if ip is not None and ip not in self._slots:
+            return float("inf")
         slots = [self._slots[ip]] if ip is not None else self._slots.values()
         ends = [
             lane.cooldown_until
@@ -447,18 +508,68 @@ class IpAllocator:
         return min(ends) if ends else float("inf")
 
     def _release(self, ip: str, kind: LeaseKind) -> None:
-        slot = self._slots[ip]
+        retired = ip not in self._slots
+        slot = self._slot(ip)
         if kind is LeaseKind.LONG_LIVED:
             slot.long_lived -= 1
         else:
             slot.inflight -= 1
-            self._metrics.inflight.labels(ip_label(ip)).set(slot.inflight)
+            if not retired:
+                self._metrics.inflight.labels(ip_label(ip)).set(slot.inflight)
+                self._report_utilization(slot)
+        if retired and slot.inflight == 0 and slot.long_lived == 0:
+            del self._retired[ip]
         self._serve_waiters()
+
+    def _report_utilization(self, slot: _Slot) -> None:
+        self._metrics.utilization.labels(ip_label(slot.ip)).set(slot.inflight / self._cap)
+
+    # -- the IP set --------------------------------------------------------------------------
+
+    def add_ip(self, ip: str) -> bool:
+        """Lease from ``ip`` too (an IP the inventory found while running). An IP that left
+        with leases still out comes back with its state (lanes, learned rates, cooldowns);
+        otherwise it starts fresh (slow start). False: already in."""
+        if ip in self._slots:
+            return False
+        returning = self._retired.pop(ip, None)
+        self._slots[ip] = returning if returning is not None else _Slot(ip)
+        self._order.append(ip)
+        self._report_utilization(self._slots[ip])
+        self._serve_waiters()
+        return True
+
+    def remove_ip(self, ip: str) -> bool:
+        """Grant nothing more on ``ip``: waiters pinned to it raise :class:`IpRemoved`; leases
+        still out release normally (the IP's owner cancels its tasks). The last IP cannot be
+        removed (``ValueError``). False: not in."""
+        if ip not in self._slots:
+            return False
+        if len(self._slots) == 1:
+            raise ValueError("cannot remove the last source IP")
+        slot = self._slots.pop(ip)
+        self._order.remove(ip)
+        self._cursor = 0
+        if slot.inflight or slot.long_lived:
+            self._retired[ip] = slot
+        for waiter in [w for w in self._waiters if w.ip == ip]:
+            self._waiters.remove(waiter)
+            waiter.removed = True
+            waiter.event.set()
+        self._metrics.inflight.labels(ip_label(ip)).set(0)
+        self._metrics.utilization.labels(ip_label(ip)).set(0)
+        return True
 
     # -- pacing ------------------------------------------------------------------------------
 
+    def _slot(self, ip: str) -> _Slot:
+        slot = self._slots.get(ip) or self._retired.get(ip)
+        if slot is None:
+            raise KeyError(f"unknown IP {ip!r}")
+        return slot
+
     def _lane(self, ip: str, upstream: str) -> _Lane:
-        slot = self._slots[ip]
+        slot = self._slot(ip)
         lane = slot.lanes.get(upstream)
         if lane is None:
             lane = slot.lanes[upstream] = _Lane(Pacer(self._pacing, now=self._clock()))
@@ -467,15 +578,27 @@ class IpAllocator:
 
     def _report_rate(self, ip: str, upstream: str, lane: _Lane) -> None:
         rate = lane.pacer.rate
-        if rate != lane.reported_rps:
+        if lane.paced and rate != lane.reported_rps:
             lane.reported_rps = rate
             self._metrics.learned_rps.labels(ip_label(ip), upstream).set(rate)
 
-    async def pace(self, ip: str, upstream: str = DEFAULT_UPSTREAM, requests: int = 1) -> None:
+    async def pace(
+        self, ip: str, upstream: str = DEFAULT_UPSTREAM, requests: int = 1, *, urgent: bool = False
+    ) -> None:
         """Wait until ``requests`` requests from ``ip`` to ``upstream`` may leave: the
-        learned rate and any cooldown of the pair allow them. Waiters are served in order."""
+        learned rate and any cooldown of the pair allow them. Waiters are served in order;
+        ``urgent`` requests only wait out a cooldown, then take their tokens at once (in
+        debt if need be: the queue behind them waits that much longer)."""
         lane = self._lane(ip, upstream)
+        lane.paced = True
         pacer = lane.pacer
+        if urgent:
+            # A cooldown only ever grows: sleep to its end, re-read, until it is over.
+            while (wait := pacer.blocked_until - self._clock()) > 0:  # noqa: ASYNC110
+                await trio.sleep(wait)
+            pacer.take(self._clock(), requests)
+            self._report_rate(ip, upstream, lane)
+            return
         if not lane.lock.locked() and pacer.delay(self._clock(), requests) <= 0:
             self._report_rate(ip, upstream, lane)
             return
@@ -511,10 +634,12 @@ class IpAllocator:
         class's last cooldown began resets that class's doubling."""
         now = self._clock()
         sent = now if sent_at is None else sent_at
-        slot = self._slots[ip]
+        slot = self._slot(ip)
         lane = self._lane(ip, upstream)
         slot.requests += 1
-        self._metrics.requests.labels(task.value, ip_label(ip), result.value).inc()
+        self._metrics.count(
+            task.value, ip, result.value, None if sent_at is None else (now - sent_at) * 1000.0
+        )
         pacer = lane.pacer
         if result is LeaseResult.RATE_LIMITED:
             slot.rate_limited += 1
@@ -568,8 +693,18 @@ class IpAllocator:
         now = self._clock()
         return [ip for ip in self._order if self._slots[ip].cooldown_until <= now]
 
-    def cooldown_remaining(self, ip: str) -> float:
-        return max(0.0, self._slots[ip].cooldown_until - self._clock())
+    def cooldown_remaining(self, ip: str, upstream: str | None = None) -> float:
+        """Seconds ``ip`` stays cooling down for ``upstream`` (``None``: for any upstream)."""
+        slot = self._slot(ip)
+        if upstream is None:
+            until = slot.cooldown_until
+        else:
+            lane = slot.lanes.get(upstream)
+            until = lane.cooldown_until if lane is not None else -math.inf
+        return max(0.0, until - self._clock())
+
+    def __contains__(self, ip: object) -> bool:
+        return ip in self._slots
 
     def learned_rps(self, ip: str, upstream: str = DEFAULT_UPSTREAM) -> float:
         """The pacing rate (requests per second) ``ip`` has learned for ``upstream``."""

@@ -12,6 +12,8 @@ import trio
 
 from galileo._errors import GalileoError
 from galileo._secret import Secret, expand_secrets, redact_text, redact_value
+from galileo.model import LeaseKind, LeaseResult
+from galileo.net._allocator import IpAllocator, NoIpAvailable
 from galileo.net._httpx_clients import HttpxClients
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -38,6 +40,18 @@ class RpcError(GalileoError):
         self.status = status
         self.data = data
 
+    @property
+    def lease_result(self) -> LeaseResult:
+        """What the failure says about the source IP it was sent from (its cooldown class):
+        an error envelope or a refused request is not the IP's fault."""
+        if self.status == 429:
+            return LeaseResult.RATE_LIMITED
+        if self.status is not None and self.status >= 500:
+            return LeaseResult.SERVER_ERROR
+        if self.status is not None:
+            return LeaseResult.ERROR
+        return LeaseResult.TIMEOUT if isinstance(self, RpcTimeout) else LeaseResult.CONNECT_ERROR
+
 
 class RpcTimeout(RpcError):
     """The call did not answer before its deadline."""
@@ -52,6 +66,8 @@ class JsonRpcClient:
     ``httpx.AsyncClient`` to send on (e.g. one bound to a source IP: see :meth:`on_ip`);
     without one the client makes (lazily) and owns its own, closed by :meth:`aclose`.
     ``headers``: sent with every request (e.g. an auth header; also a secret: scrubbed).
+    :meth:`leased`: every call takes an ``rpc`` lease of a shared allocator and leaves from
+    the leased IP (counted per IP, cooled down per IP on 429 / 5xx / timeouts).
     """
 
     def __init__(
@@ -69,6 +85,26 @@ class JsonRpcClient:
         self._headers = dict(headers or {})
         self._ids = itertools.count(1)
         self._secrets = expand_secrets([self._url, *self._headers.values()])
+        self._leases: tuple[IpAllocator, HttpxClients] | None = None
+        self._upstream = f"rpc:{self.label}"
+
+    @classmethod
+    def leased(
+        cls,
+        url: Secret | str,
+        *,
+        clients: HttpxClients,
+        leases: IpAllocator,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        headers: Mapping[str, str] | None = None,
+    ) -> JsonRpcClient:
+        """A client whose every call runs under an ``rpc`` lease of ``leases`` (upstream
+        ``rpc:<label>``), sent from the leased IP on ``clients``' client for it. RPC calls are
+        not paced (the endpoint's limit is not learned); they outrank quotes for a slot."""
+        rpc = cls(url, client=clients.get(""), timeout_s=timeout_s, headers=headers)
+        rpc._owns_client = False
+        rpc._leases = (leases, clients)
+        return rpc
 
     @classmethod
     def on_ip(
@@ -115,18 +151,50 @@ class JsonRpcClient:
         if single:
             body = body[0]
         what = ",".join(m for m, _ in calls)
-        if self._client is None:
-            self._client = httpx.AsyncClient(trust_env=False)
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        if self._leases is None:
+            if self._client is None:
+                self._client = httpx.AsyncClient(trust_env=False)
+            response = await self._post(self._client, body, what, timeout_s=timeout)
+            return self._parse(calls, ids, single, response)
+        leases, clients = self._leases
+        deadline = trio.current_time() + timeout
         try:
-            with trio.fail_after(self.timeout_s if timeout_s is None else timeout_s):
-                response = await self._client.post(
-                    self._url.reveal(), json=body, headers=self._headers
-                )
+            async with leases.acquire(LeaseKind.RPC, deadline, upstream=self._upstream) as lease:
+                lease.sending()
+                try:
+                    response = await self._post(
+                        clients.get(lease.ip), body, what, timeout_s=timeout
+                    )
+                    results = self._parse(calls, ids, single, response)
+                except RpcError as err:
+                    lease.mark(err.lease_result)
+                    raise
+                lease.mark(LeaseResult.SUCCESS)
+                return results
+        except NoIpAvailable as exc:
+            raise RpcTimeout(what, f"no source IP: {exc}") from None
+
+    async def _post(
+        self, client: httpx.AsyncClient, body: Any, what: str, *, timeout_s: float
+    ) -> httpx.Response:
+        try:
+            with trio.fail_after(timeout_s):
+                return await client.post(self._url.reveal(), json=body, headers=self._headers)
         except trio.TooSlowError:
             raise RpcTimeout(what, "timeout") from None
         except httpx.HTTPError as exc:
             detail = self._scrub(f"{type(exc).__name__}: {exc}")
             raise RpcError(what, f"transport: {detail}") from None
+
+    def _parse(
+        self,
+        calls: Sequence[tuple[str, Sequence[Any]]],
+        ids: list[int],
+        single: bool,
+        response: httpx.Response,
+    ) -> list[Any]:
+        what = ",".join(m for m, _ in calls)
         if response.status_code != 200:
             raise RpcError(what, f"HTTP {response.status_code}", status=response.status_code)
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 def ip_label(ip: str) -> str:
@@ -10,14 +10,33 @@ def ip_label(ip: str) -> str:
     return ip or "default"
 
 
+LATENCY_BUCKETS_MS = (1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0)
+"""Buckets of ``galileo_ip_latency_ms`` (milliseconds)."""
+
+
 class NetMetrics:
-    """``galileo_ip_*``: per-IP requests, in-flight leases, cooldowns and learned rates."""
+    """``galileo_ip_*``: per-IP requests and their latency by task, in-flight leases and
+    utilization, cooldowns and learned rates."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self._children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         self.requests = Counter(
             "galileo_ip_requests_total",
             "Requests made through a source-IP lease, by task and result.",
             ["task", "ip", "result"],
+            registry=registry,
+        )
+        self.latency_ms = Histogram(
+            "galileo_ip_latency_ms",
+            "Time from a leased request leaving to its answer (or failure), milliseconds.",
+            ["task", "ip"],
+            buckets=LATENCY_BUCKETS_MS,
+            registry=registry,
+        )
+        self.utilization = Gauge(
+            "galileo_ip_utilization_ratio",
+            "Short leases held on a source IP over its in-flight cap (0..1).",
+            ["ip"],
             registry=registry,
         )
         self.inflight = Gauge(
@@ -44,3 +63,18 @@ class NetMetrics:
             ["ip", "upstream"],
             registry=registry,
         )
+
+    def count(self, task: str, ip: str, result: str, latency_ms: float | None) -> None:
+        """One request made under a lease (children cached: this runs per request)."""
+        key = (task, ip, result)
+        children = self._children.get(key)
+        if children is None:
+            label = ip_label(ip)
+            children = (
+                self.requests.labels(task, label, result),
+                self.latency_ms.labels(task, label),
+            )
+            self._children[key] = children
+        children[0].inc()
+        if latency_ms is not None:
+            children[1].observe(latency_ms)

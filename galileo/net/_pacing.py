@@ -154,6 +154,15 @@ class Pacer:
             return 0.0
         return max(_EPSILON, (requests - self._tokens) / self.rate)
 
+    def take(self, now: float, requests: int = 1) -> None:
+        """Take ``requests`` tokens now, into debt if the bucket holds fewer (an urgent
+        request does not queue; whoever paces next waits for the debt to refill). Call only
+        outside a cooldown."""
+        self._tick(now)
+        self._refill(now)
+        self._tokens -= requests
+        self._granted += requests
+
     def refund(self, requests: int = 1) -> None:
         """Give back tokens taken for requests that were not sent."""
         self._tokens = min(self._capacity(), self._tokens + requests)

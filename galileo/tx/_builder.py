@@ -34,6 +34,8 @@ from galileo._solana import JITO_TIP_ACCOUNTS
 from galileo.model import (
     BuiltTx,
     Instruction,
+    LeaseKind,
+    LeaseResult,
     LegProvider,
     NoRoute,
     Opportunity,
@@ -43,6 +45,7 @@ from galileo.model import (
     TxSkip,
     TxSkipReason,
 )
+from galileo.net import IpAllocator, NoIpAvailable
 from galileo.obs import Recorder
 from galileo.tx._alt import AltCache
 from galileo.tx._assemble import (
@@ -77,6 +80,8 @@ class TxBuilder:
     ``config``: ``execution`` (compute-unit price and margin, lamports per signature).
     ``tip_accounts``: where tips go (one chosen at random per transaction; ``rng`` for
     determinism). ``route_mode``: default :class:`RouteMode` (per-call override in ``build``).
+    ``leases``: the shared allocator; instructions are then fetched under a ``swap`` lease on
+    the opportunity's IP (paced with its quotes, ahead of them; cooled down like them).
     """
 
     def __init__(
@@ -94,6 +99,7 @@ class TxBuilder:
         route_mode: RouteMode = RouteMode.MERGED,
         instructions_timeout_s: float = 1.0,
         rng: random.Random | None = None,
+        leases: IpAllocator | None = None,
     ) -> None:
         if not tip_accounts:
             raise ValueError("tip_accounts must not be empty")
@@ -117,6 +123,7 @@ class TxBuilder:
         self._timeout = instructions_timeout_s
         self._rng = rng or random.Random()
         self._pubkeys = PubkeyCache()
+        self._leases = leases
 
     # -- public --------------------------------------------------------------------------
 
@@ -179,22 +186,12 @@ class TxBuilder:
             return self._skip(opportunity, TxSkipReason.BLOCKHASH_STALE, exc.detail)
         deadline = trio.current_time() + self._timeout
         try:
-            if mode is RouteMode.MERGED:
-                answers = [
-                    await self._provider.round_trip_instructions(
-                        ip=ip,
-                        buy=opportunity.buy,
-                        sell=opportunity.sell,
-                        min_out=min_out,
-                        user_public_key=self._wallet.pubkey_str,
-                        deadline=deadline,
-                    )
-                ]
-            else:
-                answers = await self._two_instructions(ip, opportunity, deadline)
+            answers = await self._leased_instructions(ip, opportunity, mode, deadline)
         except NoRoute as exc:
             return self._skip(opportunity, TxSkipReason.NO_ROUTE, str(exc))
         except QuoteError as exc:
+            return self._skip(opportunity, TxSkipReason.INSTRUCTIONS_FAILED, str(exc))
+        except NoIpAvailable as exc:
             return self._skip(opportunity, TxSkipReason.INSTRUCTIONS_FAILED, str(exc))
         for answer in answers:
             if answer.simulation_error is not None:
@@ -211,6 +208,42 @@ class TxBuilder:
             except AltUnavailable as exc:
                 return self._skip(opportunity, TxSkipReason.ALT_UNAVAILABLE, str(exc))
         return self._finish(opportunity, mode, answers, tables)
+
+    async def _leased_instructions(
+        self, ip: str, opportunity: Opportunity, mode: RouteMode, deadline: float
+    ) -> list[SwapInstructions]:
+        if self._leases is None:
+            return await self._instructions(ip, opportunity, mode, deadline)
+        requests = 1 if mode is RouteMode.MERGED else 2
+        async with self._leases.acquire(
+            LeaseKind.SWAP, deadline, ip=ip, upstream=self._provider.provider.value
+        ) as lease:
+            await lease.pace(requests)
+            lease.sending()
+            try:
+                answers = await self._instructions(ip, opportunity, mode, deadline)
+            except QuoteError as exc:
+                lease.mark(exc.lease_result, retry_after=exc.retry_after)
+                raise
+            for _ in range(requests):
+                lease.mark(LeaseResult.SUCCESS)
+            return answers
+
+    async def _instructions(
+        self, ip: str, opportunity: Opportunity, mode: RouteMode, deadline: float
+    ) -> list[SwapInstructions]:
+        if mode is RouteMode.MERGED:
+            return [
+                await self._provider.round_trip_instructions(
+                    ip=ip,
+                    buy=opportunity.buy,
+                    sell=opportunity.sell,
+                    min_out=self.min_out(opportunity),
+                    user_public_key=self._wallet.pubkey_str,
+                    deadline=deadline,
+                )
+            ]
+        return await self._two_instructions(ip, opportunity, deadline)
 
     async def _two_instructions(
         self, ip: str, opportunity: Opportunity, deadline: float

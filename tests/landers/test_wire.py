@@ -18,8 +18,8 @@ from solders.transaction import VersionedTransaction
 from galileo._config import RpcLanderConfig
 from galileo._httpserver import HttpServer, Request, Response
 from galileo._secret import Secret
-from galileo.landers import Landers, SendMethod
-from galileo.model import BuiltTx, LanderOutcome
+from galileo.landers import Endpoint, Landers, SendMethod, lander_upstream
+from galileo.model import BuiltTx, LanderOutcome, LeaseKind, LeaseResult
 from galileo.net import HttpxClients, IpHashRing
 from tests.landers.lander_helpers import landers_config, stub_built
 
@@ -104,6 +104,17 @@ def _pure_landers(ips: list[str], now: list[float], **jito: Any) -> Landers:
     )
 
 
+def _rate_limited(landers: Landers, endpoint: Endpoint, ip: str) -> None:
+    """A 429 for (``endpoint``, ``ip``), as the shared allocator records it."""
+    landers.leases.mark_result(
+        ip,
+        LeaseResult.RATE_LIMITED,
+        task=LeaseKind.LANDER,
+        upstream=lander_upstream(endpoint),
+        retry_after=1.0,
+    )
+
+
 def test_only_the_landers_own_cooldown_moves_an_endpoint_to_its_next_ip_and_back() -> None:
     ips = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
     now = [0.0]
@@ -114,7 +125,7 @@ def test_only_the_landers_own_cooldown_moves_an_endpoint_to_its_next_ip_and_back
     first_ny, first_tokyo = landers.ip_for(ny), landers.ip_for(tokyo)
     assert first_ny == ring.order(ny.key)[0] and first_tokyo == ring.order(tokyo.key)[0]
 
-    landers._rate_limited(ny, first_ny)  # a 429 for (ny, its first IP)
+    _rate_limited(landers, ny, first_ny)  # a 429 for (ny, its first IP)
 
     assert landers.usable_ips(ny) == list(ring.order(ny.key)[1:])
     assert landers.ip_for(ny) == ring.order(ny.key)[1]  # its next best
@@ -138,8 +149,8 @@ def test_admission_counts_the_tokens_of_every_source_ip_of_an_endpoint() -> None
 
     ny, tokyo = four.endpoints
     for ip in four.ip_order(ny)[:3]:
-        four._rate_limited(ny, ip)  # cooling down: its tokens do not count
-        four._rate_limited(tokyo, ip)
+        _rate_limited(four, ny, ip)  # cooling down: its tokens do not count
+        _rate_limited(four, tokyo, ip)
     assert four.can_send(queued=0) and not four.can_send(queued=1)
 
 
