@@ -185,14 +185,19 @@ class QuoteEngine:
                 with trio.CancelScope(shield=True):
                     await self._owned_transport.aclose()
 
-    def add_ip(self, ip: str) -> bool:
-        """Quote from ``ip`` too, in its own crew (``ip`` must be in :attr:`allocator`)."""
-        return self.dispatcher.add_ip(ip) if self.dispatcher is not None else False
+    def add_ip(self, ip: str) -> None:
+        """Lease and quote from ``ip`` too: the allocator takes it in and, once the engine
+        runs, its own crew of workers starts — no restart."""
+        self.allocator.add_ip(ip)
+        if self.dispatcher is not None:
+            self.dispatcher.add_ip(ip)
 
-    def remove_ip(self, ip: str) -> bool:
-        """Cancel ``ip``'s crew alone (remove it from :attr:`allocator` first, so nothing
-        new is leased on it)."""
-        return self.dispatcher.remove_ip(ip) if self.dispatcher is not None else False
+    def remove_ip(self, ip: str) -> None:
+        """Stop using ``ip``: nothing new is leased on it, and its crew — its workers and
+        their requests in flight — is cancelled alone. ``ValueError`` for the last IP."""
+        self.allocator.remove_ip(ip)
+        if self.dispatcher is not None:
+            self.dispatcher.remove_ip(ip)
 
     def stats(self) -> EngineStats:
         """Totals, quote rates (overall and since the previous ``stats()`` call), per-IP

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from galileo.landers._bucket import TokenBucket
 from galileo.landers._landers import (
+    IP_REMOVED,
     Landers,
     build_endpoints,
     jito_base,
@@ -46,6 +47,7 @@ from galileo.landers._tipfloor import (
 from galileo.landers._tracker import LandingTracker, RpcCaller
 
 __all__ = [
+    "IP_REMOVED",
     "JITO_TIP_FLOOR_URL",
     "Endpoint",
     "EndpointResult",

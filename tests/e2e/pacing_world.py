@@ -9,7 +9,9 @@ writes them to benches/results/multi_ip.json):
   rate at the sim (its per-IP counters, read from the child's ``--metrics-port``), and the
   share of 429 answers after the first ``WARMUP_S`` seconds;
 * :func:`measure_restart` — the Jupiter child is killed mid-run: failed connects per IP per
-  second while it is down, and the time from Ready to the first successful quote.
+  second while it is down, and the time from Ready to the first successful quote;
+* :func:`measure_removal` — one IP fails its bind check mid-run: the inventory drops it, its
+  crew is cancelled, the other IPs' rates before and after, and the IP's return.
 
 The sim Jupiter runs in its own process so that the engine has a CPU to itself: in one
 process the two together top out near 850 quotes/s on two cores, too close to 4 × 200.
@@ -34,7 +36,7 @@ from galileo._config import Config, NetworkConfig, SimFaultsConfig
 from galileo.engine import QuoteEngine
 from galileo.jupiter_binary import JupiterState, JupiterSupervisor
 from galileo.model import Opportunity
-from galileo.net import DEFAULT_UPSTREAM
+from galileo.net import DEFAULT_UPSTREAM, IpInventory
 from tests.ports import free_port
 from tests.worlds import quiet_world
 
@@ -81,6 +83,31 @@ class RestartFigures:
     failed_connects_per_ip_per_s: dict[str, float]
     max_failed_connects_per_ip_per_s: float
     ready_to_first_quote_s: float
+
+
+@attrs.frozen
+class RemovalFigures:
+    removed_ip: str
+    before_per_s: dict[str, float]
+    """Quotes served per second per IP (at the sim) in the window before the removal."""
+    after_per_s: dict[str, float]
+    """The same in the window after it."""
+    kept_rate_ratio: float
+    """The lowest after/before ratio among the IPs that stayed."""
+    crews_after: tuple[str, ...]
+    inflight_on_removed_after: int
+    back_per_s: float
+    """The removed IP's served rate once the inventory found it again (no restart)."""
+
+
+class BindSwitch:
+    """A bind check the test can fail for one IP (an address that left its interface)."""
+
+    def __init__(self) -> None:
+        self.failing: set[str] = set()
+
+    def __call__(self, ip: str) -> str | None:
+        return "address not available" if ip in self.failing else None
 
 
 def acceptance_config(tmp_path: Path, limit_rps: float) -> Config:
@@ -139,9 +166,14 @@ class Session:
 
 @asynccontextmanager
 async def engine_session(
-    tmp_path: Path, limit_rps: float, *, gated: bool = True
+    tmp_path: Path,
+    limit_rps: float,
+    *,
+    gated: bool = True,
+    inventory: IpInventory | None = None,
 ) -> AsyncIterator[Session]:
-    """The world's RPC in-process, its Jupiter as a supervised child, and the engine."""
+    """The world's RPC in-process, its Jupiter as a supervised child, and the engine
+    (``inventory``: its source IPs; default the config's)."""
     config = acceptance_config(tmp_path, limit_rps)
     async with quiet_world(tmp_path, serve_jupiter=False) as world:
         supervisor = JupiterSupervisor(config, rpc_url=world.rpc_url, write_runtime_file=False)
@@ -155,6 +187,7 @@ async def engine_session(
                 opportunities=send,
                 registry=CollectorRegistry(),
                 ready=supervisor if gated else None,
+                inventory=inventory,
             )
             nursery.start_soon(_discard, receive)
             await nursery.start(engine.run)
@@ -257,5 +290,59 @@ async def measure_restart(
     )
 
 
-def as_json(figures: LimitFigures | RestartFigures) -> dict[str, Any]:
+async def measure_removal(
+    tmp_path: Path, *, limit_rps: float = 40.0, window_s: float = 4.0
+) -> RemovalFigures:
+    """Run until every IP has settled at the limit, fail the last IP's bind check, refresh the
+    inventory and apply its change as the pipeline does; compare the served rates per IP
+    over ``window_s`` before and after, then let the IP come back."""
+    removed = IPS[-1]
+    switch = BindSwitch()
+    config = acceptance_config(tmp_path, limit_rps)
+    inventory = IpInventory(config.network, allow_loopback=True, bind_check=switch)
+    async with engine_session(tmp_path, limit_rps, inventory=inventory) as session:
+        engine = session.engine
+        await trio.sleep_until(session.started_at + WARMUP_S + 2.0)
+        a = await session.sim_counts()
+        await trio.sleep(window_s)
+        b = await session.sim_counts()
+        switch.failing.add(removed)
+        change = inventory.refresh()
+        assert change.removed == (removed,), change
+        for ip in change.removed:
+            engine.remove_ip(ip)
+        await trio.sleep(0.5)  # answers already on the wire arrive
+        crews = tuple(engine.dispatcher.crews if engine.dispatcher else ())
+        c = await session.sim_counts()
+        await trio.sleep(window_s)
+        d = await session.sim_counts()
+        inflight = sum(s.inflight for s in engine.allocator.snapshot() if s.ip == removed)
+        switch.failing.clear()
+        change = inventory.refresh()
+        assert change.added == (removed,), change
+        for ip in change.added:
+            engine.add_ip(ip)
+        await trio.sleep(2.0)  # slow start
+        e = await session.sim_counts()
+        await trio.sleep(2.0)
+        f = await session.sim_counts()
+
+    def served(x: Mapping[str, tuple[int, int]], y: Mapping[str, tuple[int, int]], ip: str) -> int:
+        return y.get(ip, (0, 0))[0] - x.get(ip, (0, 0))[0]
+
+    before = {ip: round(served(a, b, ip) / window_s, 2) for ip in IPS}
+    after = {ip: round(served(c, d, ip) / window_s, 2) for ip in IPS}
+    kept = [after[ip] / before[ip] for ip in IPS if ip != removed and before[ip] > 0]
+    return RemovalFigures(
+        removed_ip=removed,
+        before_per_s=before,
+        after_per_s=after,
+        kept_rate_ratio=round(min(kept), 4) if kept else 0.0,
+        crews_after=crews,
+        inflight_on_removed_after=inflight,
+        back_per_s=round(served(e, f, removed) / 2.0, 2),
+    )
+
+
+def as_json(figures: LimitFigures | RestartFigures | RemovalFigures) -> dict[str, Any]:
     return attrs.asdict(figures)

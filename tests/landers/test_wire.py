@@ -18,7 +18,7 @@ from solders.transaction import VersionedTransaction
 from galileo._config import RpcLanderConfig
 from galileo._httpserver import HttpServer, Request, Response
 from galileo._secret import Secret
-from galileo.landers import Endpoint, Landers, SendMethod, lander_upstream
+from galileo.landers import IP_REMOVED, Endpoint, Landers, SendMethod, lander_upstream
 from galileo.model import BuiltTx, LanderOutcome, LeaseKind, LeaseResult
 from galileo.net import HttpxClients, IpHashRing
 from tests.landers.lander_helpers import landers_config, stub_built
@@ -162,3 +162,64 @@ def test_admission_charges_send_bundle_and_bundle_only_to_the_same_buckets() -> 
     )
     # 4 tokens per region; each submission on its way takes two (sendBundle + bundle-only).
     assert landers.can_send(queued=1) and not landers.can_send(queued=2)
+
+
+async def test_removing_an_ip_cancels_the_sends_in_flight_on_it_alone(
+    clients: HttpxClients,
+) -> None:
+    ips = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
+    ring = IpHashRing(ips)
+    regions = ["ny", "tokyo", "amsterdam", "frankfurt", "slc", "london"]
+    arrived: dict[str, trio.Event] = {region: trio.Event() for region in regions}
+    release = trio.Event()
+
+    async def handler(request: Request) -> Response:
+        arrived[request.path.split("/")[1]].set()
+        await release.wait()
+        doc = request.json()
+        return Response.json({"jsonrpc": "2.0", "id": doc["id"], "result": "b" * 64})
+
+    server = HttpServer(handler)
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(server.run)
+        base = f"http://127.0.0.1:{port}"
+        probe = Landers(
+            landers_config(),
+            clients=clients,
+            hashring=ring,
+            jito_urls=[f"{base}/{r}" for r in regions],
+        )
+        first = {r: probe.ip_order(e)[0] for r, e in zip(regions, probe.endpoints, strict=True)}
+        kept = next(r for r in regions[1:] if first[r] != first[regions[0]])
+        gone = regions[0]
+        landers = Landers(
+            landers_config(),
+            clients=clients,
+            hashring=ring,
+            jito_urls=[f"{base}/{gone}", f"{base}/{kept}"],
+        )
+        submissions = []
+
+        async def submit() -> None:
+            submissions.append(await landers.submit(signed()))
+
+        nursery.start_soon(submit)
+        with trio.fail_after(10):
+            await arrived[gone].wait()
+            await arrived[kept].wait()
+
+        landers.leases.remove_ip(first[gone])
+        landers.remove_ip(first[gone])
+        await trio.sleep(0.05)
+        assert not submissions  # the kept send is still on the wire
+        release.set()
+        with trio.fail_after(10):
+            while not submissions:  # noqa: ASYNC110 - a result, no event
+                await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
+
+    by_endpoint = {r.result.endpoint.rsplit("/", 1)[1]: r for r in submissions[0].results}
+    assert by_endpoint[gone].result.outcome is LanderOutcome.TIMEOUT
+    assert by_endpoint[gone].result.reason == IP_REMOVED
+    assert by_endpoint[kept].result.outcome is LanderOutcome.ACCEPTED
+    assert first[gone] not in landers.ip_order(landers.endpoints[0])
