@@ -2,9 +2,15 @@
 
 Every long-lived component is a ``run(*, task_status)`` task in ``App``'s nursery, so one
 cancel (Ctrl-C, SIGTERM, ``--duration`` elapsed, or an exception anywhere) stops all of them,
-child processes included; the summary is printed and written afterwards. What gets built is
-decided in :mod:`galileo.pipeline` (the composition root); what gets reported in
-:mod:`galileo._run_report`.
+child processes included; the summary is printed and written afterwards — whatever ended the
+run. What gets built is decided in :mod:`galileo.pipeline` (the composition root); what gets
+reported in :mod:`galileo._run_report`.
+
+Phases: *starting* (risk control, metrics, the simulated world, Jupiter, the pipeline's first
+blockhash and wallet read), *running*, *draining*. A stop (a signal, ``galileo stop``,
+``--duration``) while starting cancels the start at once — a Jupiter that takes minutes, or
+never gets ready, does not hold it up; while running it drains. Jupiter giving up (its restart
+budget spent) also drains, then :meth:`App.run` raises it once the summary is out.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ import trio
 
 import galileo
 from galileo._config import Config
+from galileo._errors import StartupError
 from galileo._liveview import LiveView
 from galileo._run_report import RunStatus, RunSummary, SimStatus, format_summary
+from galileo._state_lock import StateDirLock
 from galileo.ledger import (
     AsyncLedger,
     Ledger,
@@ -35,7 +43,12 @@ from galileo.ledger import (
 )
 from galileo.net import HttpxClients
 from galileo.obs import MetricsServer, Observability, configure_logging
-from galileo.pipeline import Endpoints, Pipeline, with_sim_source_ips
+from galileo.pipeline import (
+    BLOCKHASH_READY_TIMEOUT_S,
+    Endpoints,
+    Pipeline,
+    with_sim_source_ips,
+)
 from galileo.risk import RiskControl, RiskGate, RiskMetrics
 
 if TYPE_CHECKING:
@@ -50,6 +63,7 @@ class RunOptions:
     """What ``galileo run`` was asked for on the command line."""
 
     duration_s: float | None = None
+    """Trade this long; a run still starting this long after launch stops then."""
     summary_json: str | None = None
     dry_run: bool = False
 
@@ -91,6 +105,11 @@ class App:
         self.ledger_path = default_ledger_path(config.state_dir)
         self.running = trio.Event()  # set once every component is up (tests wait on it)
         self._stop = trio.Event()  # duration, signal or `galileo stop`: begin the drain
+        # Every start step runs in it: a stop while starting cancels the start itself.
+        self._startup = trio.CancelScope()
+        self._pipeline_done = trio.Event()
+        #: What ended the run when it failed (raised by run() after the summary).
+        self.failure: BaseException | None = None
         self._state = "starting"
         self._stop_reason = ""
         self._started_wall = time.time()
@@ -175,8 +194,13 @@ class App:
         summary (its JSON form).
 
         Stopping is graceful: the pipeline drains (see :meth:`Pipeline.run`) before the
-        summary is taken. A second signal cancels everything at once.
+        summary is taken. A second signal cancels everything at once. A failure (Jupiter
+        giving up, an error while starting, …) is raised after the summary is written; its
+        ``stop_reason`` says ``failed: …``.
         """
+        # One process per state directory, held until this returns: a second one fails
+        # here (StateDirBusy, naming the holder's pid) before it touches anything.
+        state_lock = StateDirLock.acquire(self.config.state_dir)
         # On a terminal the live view redraws the screen every second; info lines would only
         # flicker through it, so the terminal gets warnings and up (logging.file gets all).
         self._live_tty = sys.stderr.isatty()
@@ -186,20 +210,24 @@ class App:
             console_min_level=logging.WARNING if self._live_tty else logging.NOTSET,
         )
         self._started = trio.current_time()
+        if self.options.duration_s is not None:
+            self._startup.deadline = self._started + self.options.duration_s
         ledger = AsyncLedger(Ledger(self.ledger_path), recorder=self.recorder)
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._watch_signals, nursery.cancel_scope)
                 nursery.start_soon(self._watch_stop_request)
-                await nursery.start(self.risk.run)
-                if self.config.metrics.enabled:
-                    port = await nursery.start(self.metrics.run)
-                    _log.info(
-                        "metrics", extra={"fields": {"url": f"http://{self.metrics.host}:{port}"}}
-                    )
-                await self._start_world_and_jupiter(nursery)
-                await self._run_pipeline(nursery, ledger)
+                with self._startup:
+                    await self._start(nursery, ledger)
+                if self._startup.cancelled_caught and not self._stop.is_set():
+                    self._stop_reason = "duration elapsed while starting"
+                    _log.warning("stopping", extra={"fields": {"reason": self._stop_reason}})
+                if self.pipeline is not None and not self._startup.cancelled_caught:
+                    await self._trade_until_stopped(nursery, self.pipeline)
                 nursery.cancel_scope.cancel()
+        except BaseException as exc:
+            self._failed(exc)
+            raise
         finally:
             self._state = "stopped"
             self.metrics.set_ready(False)
@@ -207,9 +235,48 @@ class App:
                 await ledger.aclose()
                 await self.clients.aclose()
             self.obs.close()
-        summary = self.summary().to_json()
-        self._write_summary(summary)
+            state_lock.release()
+            summary = self._final_summary()
+        if self.failure is not None:
+            raise self.failure
         return summary
+
+    def _final_summary(self) -> dict[str, Any]:
+        """The summary, printed and written — on a failure too, where a summary that cannot
+        be made must not hide the failure itself."""
+        try:
+            summary = self.summary().to_json()
+            self._write_summary(summary)
+        except Exception:
+            if self.failure is None:
+                raise
+            _log.exception("summary not written")
+            return {}
+        return summary
+
+    def _failed(self, exc: BaseException) -> None:
+        """Record what ended the run (the summary's ``stop_reason``), unless it is only the
+        cancellation a second signal caused."""
+        real = [e for e in _leaves(exc) if not isinstance(e, trio.Cancelled)]
+        if not real:
+            return
+        first = real[0]
+        self.failure = self.failure or exc
+        if isinstance(first, KeyboardInterrupt):
+            self._stop_reason = "interrupted"
+            return
+        text = (str(first) or type(first).__name__).strip().splitlines()[0]
+        self._stop_reason = f"failed: {text}"
+        _log.error("failed", extra={"fields": {"error": text}})
+
+    async def _start(self, nursery: trio.Nursery, ledger: AsyncLedger) -> None:
+        """Every start step, in order; the caller runs it inside :attr:`_startup`."""
+        await nursery.start(self.risk.run)
+        if self.config.metrics.enabled:
+            port = await nursery.start(self.metrics.run)
+            _log.info("metrics", extra={"fields": {"url": f"http://{self.metrics.host}:{port}"}})
+        await self._start_world_and_jupiter(nursery)
+        await self._start_pipeline(nursery, ledger)
 
     async def _start_world_and_jupiter(self, nursery: trio.Nursery) -> None:
         rpc_url: str | None = None
@@ -241,11 +308,32 @@ class App:
                 self.config, registry=self.registry, recorder=self.recorder, rpc_url=rpc_url
             )
             self._state = "waiting for jupiter"
-            self.jupiter_url = await nursery.start(self.supervisor.run)
+            self.jupiter_url = await nursery.start(self._supervise_jupiter, self.supervisor)
         _log.info("jupiter ready", extra={"fields": {"url": self.jupiter_url}})
 
-    async def _run_pipeline(self, nursery: trio.Nursery, ledger: AsyncLedger) -> None:
-        """The pipeline until asked to stop, then its drain."""
+    async def _supervise_jupiter(
+        self, supervisor: JupiterSupervisor, *, task_status: trio.TaskStatus[str]
+    ) -> None:
+        """The supervisor; once Jupiter was up, its giving up stops the run with a drain (the
+        attempts in flight are settled, the summary written) instead of tearing it down."""
+        from galileo.jupiter_binary import SupervisorFailed
+
+        up = False
+        try:
+            async with trio.open_nursery() as inner:
+                url = await inner.start(supervisor.run)
+                up = True
+                task_status.started(url)
+        except BaseExceptionGroup as group:
+            failed, rest = group.split(SupervisorFailed)
+            if not up or failed is None or rest is not None:
+                raise
+            self.failure = _leaves(failed)[0]
+            self._failed(self.failure)
+            self._request_stop("jupiter failed")
+
+    async def _start_pipeline(self, nursery: trio.Nursery, ledger: AsyncLedger) -> None:
+        """Build the pipeline and start it (its first blockhash and wallet read)."""
         world = self.world
         endpoints = Endpoints.resolve(
             self.config,
@@ -264,28 +352,50 @@ class App:
             jupiter_ready=self.supervisor,
             run_id=self.run_id,
         )
-        async with trio.open_nursery() as running:
-            await running.start(pipeline.run)
-            nursery.start_soon(LiveView(self.status, tty=self._live_tty).run)
-            self._state = "running"
-            self.metrics.set_ready()
-            self.running.set()
-            _log.info("running", extra={"fields": {"duration_s": self.options.duration_s}})
-            with trio.move_on_after(
-                self.options.duration_s if self.options.duration_s is not None else float("inf")
-            ):
-                await self._stop.wait()
-            self._stop_reason = self._stop_reason or "duration elapsed"
-            self._state = "draining"
-            _log.info("draining", extra={"fields": {"reason": self._stop_reason}})
-            pipeline.request_drain()
+        await nursery.start(self._run_pipeline, pipeline)
+
+    async def _run_pipeline(
+        self, pipeline: Pipeline, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        try:
+            await pipeline.run(task_status=task_status)
+        except BaseExceptionGroup as group:
+            # The one deadline of the pipeline's start: its first blockhash.
+            slow, rest = group.split(trio.TooSlowError)
+            if slow is None or rest is not None:
+                raise
+            raise StartupError(
+                f"no blockhash within {BLOCKHASH_READY_TIMEOUT_S:g} s from the RPC "
+                "(execution.rpc_url, or the simulated world's): is it reachable?"
+            ) from None
+        finally:
+            self._pipeline_done.set()
+
+    async def _trade_until_stopped(self, nursery: trio.Nursery, pipeline: Pipeline) -> None:
+        """Trade until asked to stop (or for the duration), then drain."""
+        nursery.start_soon(LiveView(self.status, tty=self._live_tty).run)
+        self._state = "running"
+        self.metrics.set_ready()
+        self.running.set()
+        _log.info("running", extra={"fields": {"duration_s": self.options.duration_s}})
+        with trio.move_on_after(
+            self.options.duration_s if self.options.duration_s is not None else float("inf")
+        ):
+            await self._stop.wait()
+        self._stop_reason = self._stop_reason or "duration elapsed"
+        self._state = "draining"
+        _log.info("draining", extra={"fields": {"reason": self._stop_reason}})
+        pipeline.request_drain()
+        await self._pipeline_done.wait()
 
     def _request_stop(self, reason: str) -> None:
+        """Begin the end: while starting, cancel the start; while running, drain."""
         if not self._stop.is_set():
-            self._stop_reason = reason
+            self._stop_reason = self._stop_reason or reason
             self._state = "stopping"
             _log.info("stopping", extra={"fields": {"reason": reason}})
             self._stop.set()
+            self._startup.cancel()
 
     async def _watch_stop_request(self) -> None:
         """``galileo stop`` (the risk control's stop file) ends the run like a signal."""
@@ -310,3 +420,10 @@ class App:
             target.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         print(format_summary(summary), file=self._out)
         self._out.flush()
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside ``exc``, exception groups flattened."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]

@@ -19,24 +19,52 @@ from typing import Any, Literal
 
 import attrs
 
+from galileo._config_rules import (
+    KERNEL_AMOUNT_MAX,
+    duplicates,
+    env_name_problem,
+    ip_problem,
+    looks_like_pubkey,
+    url_problem,
+)
 from galileo._secret import Secret
 from galileo._solana import WSOL_MINT
 
 Problem = tuple[str, str]
 
+MAX_THREADS = 1024
+"""Ceiling of the Jupiter binary's thread-count flags (far above any machine's cores)."""
+MAX_TASKS_PER_IP = 1024
+"""Ceiling of the concurrent requests and quote workers per source IP (each one a task and,
+at most, a connection)."""
+MAX_LANES = 1024
+"""Ceiling of trade-size lanes per base mint (each lane is quoted in turn)."""
+MAX_COMPUTE_UNITS = 1_400_000
+"""Solana's compute-unit limit of one transaction."""
+SIM_BALANCE_MAX = 10**18
+"""Ceiling of a simulated balance: every balance of the world, pools included, must still add
+up to less than 2^64 lamports (a billion SOL leaves room for all of them)."""
+
 
 def setting(
     default: Any = attrs.NOTHING, doc: str = "", *, factory: Any = None, **meta: Any
 ) -> Any:
-    """An attrs field carrying its documentation (and optional ``ge``/``le`` bounds)."""
+    """An attrs field carrying its documentation and the rules its value obeys, checked by
+    ``galileo._config_load.check`` for the field (each item, for a list):
+
+    ``ge``/``gt``/``le``/``lt`` bounds (an integer without ``le`` is at most 2^64-1);
+    ``url``: an http(s) URL with a host; ``ip``: an IP address; ``loopback``: a loopback
+    address; ``pubkey``: a base58 public key; ``unique``: a list without duplicates.
+    An empty string is "not set" for a single value and passes the format rules.
+    """
     metadata = {"doc": doc, **meta}
     if factory is not None:
         return attrs.field(factory=factory, metadata=metadata)
     return attrs.field(default=default, metadata=metadata)
 
 
-def _secret(doc: str) -> Any:
-    return setting(factory=lambda: Secret(""), doc=doc, secret=True)
+def _secret(doc: str, **meta: Any) -> Any:
+    return setting(factory=lambda: Secret(""), doc=doc, secret=True, **meta)
 
 
 # --- jupiter ------------------------------------------------------------------------------
@@ -47,14 +75,17 @@ class LaunchConfig:
     """Flags of the ``jupiter-swap-api`` process (see docs/jupiter-launch-flags.md)."""
 
     rpc_url: Secret = _secret(
-        "--rpc-url. Empty: the simulated world's RPC when sim.enabled, else required."
+        "--rpc-url. Empty: the simulated world's RPC when sim.enabled, else required.",
+        url=True,
     )
     secondary_rpc_urls: list[Secret] = setting(
-        factory=list, doc="--secondary-rpc-urls.", secret=True
+        factory=list, doc="--secondary-rpc-urls.", secret=True, url=True, unique=True
     )
     market_cache: str = setting("", "--market-cache: URL or file path; empty = the mode's default.")
     market_mode: Literal["europa", "remote", "file"] = setting("remote", "--market-mode.")
-    yellowstone_grpc_endpoint: Secret = _secret("--yellowstone-grpc-endpoint; empty = poll mode.")
+    yellowstone_grpc_endpoint: Secret = _secret(
+        "--yellowstone-grpc-endpoint; empty = poll mode.", url=True
+    )
     yellowstone_grpc_x_token: Secret = _secret("--yellowstone-grpc-x-token.")
     yellowstone_grpc_enable_ping: bool = setting(False, "--yellowstone-grpc-enable-ping.")
     yellowstone_grpc_compression_encoding: Literal["none", "gzip", "zstd"] = setting(
@@ -66,34 +97,55 @@ class LaunchConfig:
     allow_circular_arbitrage: bool = setting(
         True, "--allow-circular-arbitrage (required for merged SOL→X→SOL routes)."
     )
-    dex_program_ids: list[str] = setting(factory=list, doc="--dex-program-ids include-list.")
+    dex_program_ids: list[str] = setting(
+        factory=list, doc="--dex-program-ids include-list.", pubkey=True, unique=True
+    )
     exclude_dex_program_ids: list[str] = setting(
-        factory=list, doc="--exclude-dex-program-ids exclude-list."
+        factory=list, doc="--exclude-dex-program-ids exclude-list.", pubkey=True, unique=True
     )
     filter_markets_with_mints: list[str] = setting(
         factory=list,
         doc="Inline mints for --filter-markets-with-mints (merged with the files and URLs "
         "below and the base mints; empty overall = no filter).",
+        pubkey=True,
+        unique=True,
     )
     filter_mints_files: list[str] = setting(
-        factory=list, doc="Files with one mint per line added to the market filter."
+        factory=list,
+        doc="Files with one mint per line added to the market filter (each must exist and "
+        "hold at least one mint).",
+        unique=True,
     )
     filter_mints_urls: list[str] = setting(
-        factory=list, doc="URLs returning a JSON array of mints added to the market filter."
+        factory=list,
+        doc="URLs returning a JSON array of mints added to the market filter.",
+        url=True,
+        unique=True,
     )
     max_filter_mints: int = setting(500, "Cap on the merged market-filter mint list.", ge=1)
-    host: str = setting("127.0.0.1", "--host. Loopback by default, never 0.0.0.0 unless asked.")
+    host: str = setting(
+        "127.0.0.1",
+        "--host (an IP address). Loopback by default, never 0.0.0.0 unless asked.",
+        ip=True,
+    )
     port: int = setting(18080, "--port the API listens on.", ge=1, le=65535)
     metrics_port: int = setting(0, "--metrics-port; 0 = metrics off.", ge=0, le=65535)
     expose_quote_and_simulate: bool = setting(False, "--expose-quote-and-simulate.")
     enable_new_dexes: bool = setting(True, "--enable-new-dexes.")
     enable_add_market: bool = setting(False, "--enable-add-market.")
     enable_tokens: bool = setting(True, "--enable-tokens (galileo reads /tokens at startup).")
-    total_thread_count: int = setting(0, "--total-thread-count; 0 = the binary's default.", ge=0)
-    webserver_thread_count: int = setting(
-        0, "--webserver-thread-count; 0 = default; must be ≤ total_thread_count.", ge=0
+    total_thread_count: int = setting(
+        0, "--total-thread-count; 0 = the binary's default.", ge=0, le=MAX_THREADS
     )
-    update_thread_count: int = setting(0, "--update-thread-count; 0 = the binary's default.", ge=0)
+    webserver_thread_count: int = setting(
+        0,
+        "--webserver-thread-count; 0 = default; must be ≤ total_thread_count.",
+        ge=0,
+        le=MAX_THREADS,
+    )
+    update_thread_count: int = setting(
+        0, "--update-thread-count; 0 = the binary's default.", ge=0, le=MAX_THREADS
+    )
     secrets_in_env: bool = setting(
         False,
         "Pass rpc_url, secondary_rpc_urls and the Yellowstone endpoint / x-token through the "
@@ -105,6 +157,16 @@ class LaunchConfig:
     )
 
     def problems(self) -> Iterator[Problem]:
+        if "://" in self.market_cache and (reason := url_problem(self.market_cache)):
+            yield ("market_cache", reason)
+        for name in self.env:
+            if reason := env_name_problem(name):
+                yield (f"env.{name}", reason)
+            elif "\0" in self.env[name]:
+                yield (f"env.{name}", "contains a NUL character")
+        for i, arg in enumerate(self.extra_args):
+            if "\0" in arg:
+                yield (f"extra_args[{i}]", "contains a NUL character")
         if (
             self.total_thread_count
             and self.webserver_thread_count
@@ -120,9 +182,20 @@ class LaunchConfig:
 class TrialQuoteConfig:
     """The quote that proves the API is really ready (after /program-id-to-label answers)."""
 
-    input_mint: str = setting(WSOL_MINT, "Input mint of the trial quote.")
-    output_mint: str = setting("", "Output mint; empty = the first intermediate mint known.")
+    input_mint: str = setting(WSOL_MINT, "Input mint of the trial quote.", pubkey=True)
+    output_mint: str = setting(
+        "",
+        "Output mint; empty = the first mint of the market filter or the intermediate mints, "
+        "else of /tokens. Jupiter is not ready until a trial quote succeeds.",
+        pubkey=True,
+    )
     amount: int = setting(10_000_000, "Input amount (atomic units).", ge=1)
+
+    def problems(self) -> Iterator[Problem]:
+        if not self.input_mint:
+            yield ("input_mint", "required")
+        elif self.output_mint == self.input_mint:
+            yield ("output_mint", "is the input mint: a trial quote needs two mints")
 
 
 @attrs.frozen(kw_only=True)
@@ -162,14 +235,17 @@ class JupiterConfig:
         "sim: launch the simulated world's Jupiter face like the real binary; release: the "
         "managed, pinned install below; path: the executable at `path`.",
     )
-    path: str = setting("", "Executable used when source = 'path'.")
+    path: str = setting("", "Executable used when source = 'path' (must exist and be executable).")
     url: str = setting(
-        "", "Base URL of an already running Jupiter API; set it to skip launching one."
+        "",
+        "Base URL of an already running Jupiter API; set it to skip launching one.",
+        url=True,
     )
     version: str = setting("", "Release tag to pin (e.g. v6.0.48); empty = the newest release.")
     releases_api_url: str = setting(
         "https://api.github.com/repos/jup-ag/jupiter-swap-api/releases",
         "GitHub-releases-compatible JSON API listing the releases.",
+        url=True,
     )
     asset_name: str = setting(
         "jupiter-swap-api-x86_64-unknown-linux-gnu.zip", "Release asset for this platform."
@@ -202,6 +278,8 @@ class NetworkConfig:
         factory=list,
         doc="Source IPs to use, as given (no family/blacklist/loopback filter); each must "
         "accept a bind at startup. Empty = auto-detect from the interfaces.",
+        ip=True,
+        unique=True,
     )
     allow_loopback: bool = setting(
         False, "Keep loopback addresses in auto-detection (true automatically with the sim)."
@@ -212,6 +290,7 @@ class NetworkConfig:
     ip_blacklist: list[str] = setting(
         factory=list,
         doc="Addresses or CIDRs auto-detection never uses (e.g. 10.0.0.5, 172.17.0.0/16).",
+        unique=True,
     )
     inventory_refresh_s: float = setting(
         60.0, "Re-read the interfaces every N seconds while running; 0 = never.", ge=0
@@ -221,8 +300,16 @@ class NetworkConfig:
     )
     connect_timeout_ms: int = setting(1000, "TCP connect deadline.", ge=1)
     request_timeout_ms: int = setting(2000, "Whole-request deadline on the quote path.", ge=1)
-    max_inflight_per_ip: int = setting(8, "Concurrent requests per source IP.", ge=1)
-    workers_per_ip: int = setting(0, "Quote workers per source IP; 0 = max_inflight_per_ip.", ge=0)
+    max_inflight_per_ip: int = setting(
+        8, "Concurrent requests per source IP.", ge=1, le=MAX_TASKS_PER_IP
+    )
+    workers_per_ip: int = setting(
+        0,
+        "Quote workers per source IP; 0 = max_inflight_per_ip less the slot kept for swap "
+        "instructions and lander sends.",
+        ge=0,
+        le=MAX_TASKS_PER_IP,
+    )
     quote_rps_per_ip_max: float = setting(
         0.0,
         "Ceiling of the quote rate per source IP (requests/s); 0 = learn it from the answers "
@@ -248,9 +335,6 @@ class NetworkConfig:
     cooldown_5xx_max_ms: int = setting(5_000, "Cap of the 5xx cooldown.", ge=0)
 
     def problems(self) -> Iterator[Problem]:
-        for i, ip in enumerate(self.manual_ips):
-            if not _is_ip(ip):
-                yield (f"manual_ips[{i}]", f"{ip!r} is not an IP address")
         blacklist: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for i, entry in enumerate(self.ip_blacklist):
             try:
@@ -283,21 +367,22 @@ class NetworkConfig:
 class TradeSizeRange:
     """Trade sizes (atomic units of the base mint) quoted for one base mint."""
 
-    min: int = setting(100_000_000, "Smallest size.", ge=1)
-    max: int = setting(1_000_000_000, "Largest size.", ge=1)
-    lanes: int = setting(4, "Number of sizes between min and max (inclusive).", ge=1)
+    min: int = setting(100_000_000, "Smallest size.", ge=1, le=KERNEL_AMOUNT_MAX)
+    max: int = setting(1_000_000_000, "Largest size.", ge=1, le=KERNEL_AMOUNT_MAX)
+    lanes: int = setting(4, "Number of sizes between min and max (inclusive).", ge=1, le=MAX_LANES)
     spacing: Literal["linear", "geometric"] = setting("geometric", "How lanes are spaced.")
     explicit: list[int] = setting(
-        factory=list, doc="Exact sizes; when set, min/max/lanes/spacing are ignored."
+        factory=list,
+        doc="Exact sizes; when set, min/max/lanes/spacing are ignored.",
+        ge=1,
+        le=KERNEL_AMOUNT_MAX,
+        unique=True,
     )
     jitter_bps: int = setting(0, "Random ± jitter per quote, in bps of the size.", ge=0, le=5000)
 
     def problems(self) -> Iterator[Problem]:
         if self.min > self.max:
             yield ("", f"min {self.min} > max {self.max}")
-        for i, size in enumerate(self.explicit):
-            if size <= 0:
-                yield (f"explicit[{i}]", f"{size} is not a positive amount")
 
 
 @attrs.frozen(kw_only=True)
@@ -307,19 +392,26 @@ class BaseMintConfig:
     mint: str = setting(WSOL_MINT, "Base mint (wrapped SOL by default).")
     trade_size_range: TradeSizeRange = setting(factory=TradeSizeRange, doc="Sizes to quote.")
     intermediate_mints: list[str] = setting(
-        factory=list, doc="Mints X of base→X→base; empty = every token the API lists."
+        factory=list,
+        doc="Mints X of base→X→base; empty = every token the API lists.",
+        pubkey=True,
+        unique=True,
     )
-    intermediate_mints_file: str = setting("", "File with more intermediate mints, one per line.")
+    intermediate_mints_file: str = setting(
+        "",
+        "File with more intermediate mints, one per line (`#` comments); must exist and hold "
+        "at least one mint.",
+    )
     min_profit_lamports: int = setting(
-        0, "Per-mint minimum net profit; 0 = risk.min_profit_lamports.", ge=0
+        0,
+        "Per-mint minimum net profit; 0 = risk.min_profit_lamports.",
+        ge=0,
+        le=KERNEL_AMOUNT_MAX,
     )
 
     def problems(self) -> Iterator[Problem]:
-        if not _looks_like_pubkey(self.mint):
+        if not looks_like_pubkey(self.mint):
             yield ("mint", f"{self.mint!r} is not a base58 public key")
-        for i, mint in enumerate(self.intermediate_mints):
-            if not _looks_like_pubkey(mint):
-                yield (f"intermediate_mints[{i}]", f"{mint!r} is not a base58 public key")
 
 
 @attrs.frozen(kw_only=True)
@@ -334,12 +426,16 @@ class BlindConfig:
     max_accounts: int = setting(32, "maxAccounts per leg (the merged tx must fit).", ge=8, le=64)
     only_direct_routes: bool = setting(False, "onlyDirectRoutes on each leg.")
     restrict_intermediate_tokens: bool = setting(True, "restrictIntermediateTokens per leg.")
-    dexes: list[str] = setting(factory=list, doc="Only these DEX labels (empty = all).")
-    exclude_dexes: list[str] = setting(factory=list, doc="Never these DEX labels.")
+    dexes: list[str] = setting(
+        factory=list, doc="Only these DEX labels (empty = all).", unique=True
+    )
+    exclude_dexes: list[str] = setting(factory=list, doc="Never these DEX labels.", unique=True)
 
     def problems(self) -> Iterator[Problem]:
         if self.enabled and not self.base_mints:
             yield ("base_mints", "at least one base mint is needed when the strategy is enabled")
+        for later, first in duplicates([base.mint for base in self.base_mints]):
+            yield (f"base_mints[{later}].mint", f"duplicates base_mints[{first}].mint")
 
 
 @attrs.frozen(kw_only=True)
@@ -361,19 +457,22 @@ class TipConfig:
     policy: Literal["static", "percent", "floor"] = setting(
         "percent", "static lamports, a percent of gross profit, or a tip-floor percentile."
     )
-    static_lamports: int = setting(10_000, "Tip when policy = static.", ge=0)
+    static_lamports: int = setting(10_000, "Tip when policy = static.", ge=0, le=KERNEL_AMOUNT_MAX)
     percent_bps: int = setting(
         5000, "Share of gross profit when policy = percent.", ge=0, le=10_000
     )
-    min_lamports: int = setting(1000, "Lower clamp (Jito refuses tips below 1000).", ge=0)
-    max_lamports: int = setting(10_000_000, "Upper clamp.", ge=0)
+    min_lamports: int = setting(
+        1000, "Lower clamp (Jito refuses tips below 1000).", ge=0, le=KERNEL_AMOUNT_MAX
+    )
+    max_lamports: int = setting(10_000_000, "Upper clamp.", ge=0, le=KERNEL_AMOUNT_MAX)
     floor_percentile: Literal[25, 50, 75, 95, 99] = setting(
         50, "Tip-floor percentile when policy = floor."
     )
-    floor_url: str = setting(
-        "",
-        "Jito tip-floor endpoint (GET, JSON); empty = the simulated world's Jito face when "
-        "sim.enabled, else https://bundles.jito.wtf/api/v1/bundles/tip_floor.",
+    floor_url: Secret = _secret(
+        "Jito tip-floor endpoint (GET, JSON; a secret: it may carry a token); empty = the "
+        "simulated world's Jito face when sim.enabled, else "
+        "https://bundles.jito.wtf/api/v1/bundles/tip_floor.",
+        url=True,
     )
     floor_refresh_s: float = setting(10.0, "How often the tip floor is polled.", gt=0)
 
@@ -386,17 +485,22 @@ class TipConfig:
 class ExecutionConfig:
     """Turning an opportunity into a signed transaction."""
 
-    rpc_url: Secret = _secret("RPC for blockhashes, ALTs, balances; empty = the sim's RPC.")
+    rpc_url: Secret = _secret(
+        "RPC for blockhashes, ALTs, balances; empty = the sim's RPC.", url=True
+    )
     compute_unit_price_micro_lamports: int = setting(1000, "Priority fee price per CU.", ge=0)
     compute_unit_limit_margin_bps: int = setting(
         1000, "Margin added to the API's computeUnitLimit (bps).", ge=0
     )
-    lamports_per_signature: int = setting(5000, "Base fee per signature.", ge=0)
+    lamports_per_signature: int = setting(
+        5000, "Base fee per signature.", ge=0, le=KERNEL_AMOUNT_MAX
+    )
     compute_unit_limit_estimate: int = setting(
         400_000,
         "CU limit assumed when pricing a quote pair, before /swap-instructions reports the "
         "real one.",
         ge=1,
+        le=MAX_COMPUTE_UNITS,
     )
     blockhash_refresh_ms: int = setting(400, "How often the shared blockhash is refreshed.", ge=50)
     blockhash_max_age_ms: int = setting(
@@ -417,14 +521,33 @@ class ExecutionConfig:
     )
     tip: TipConfig = setting(factory=TipConfig, doc="Tip policy.")
 
+    def problems(self) -> Iterator[Problem]:
+        # The profit kernel (galileo._fast.FeeModel) prices fees + the largest tip exactly in
+        # int64 only up to 2^62; beyond that no opportunity could be evaluated.
+        priority_fee = -(
+            -self.compute_unit_limit_estimate * self.compute_unit_price_micro_lamports // 1_000_000
+        )
+        fees = self.lamports_per_signature + priority_fee
+        if fees + self.tip.max_lamports > KERNEL_AMOUNT_MAX:
+            yield (
+                "compute_unit_price_micro_lamports",
+                f"fees ({fees}) + tip.max_lamports ({self.tip.max_lamports}) exceed 2^62, "
+                "the most the profit kernel prices exactly",
+            )
+
 
 @attrs.frozen(kw_only=True)
 class JitoConfig:
     """Jito block-engine lander."""
 
     enabled: bool = setting(True, "Send bundles to Jito.")
-    endpoints: list[str] = setting(
-        factory=list, doc="Block-engine base URLs; empty = the sim's Jito face."
+    endpoints: list[Secret] = setting(
+        factory=list,
+        doc="Block-engine base URLs (secrets: they may carry a UUID); empty = the sim's Jito "
+        "face (required when sim.enabled = false).",
+        secret=True,
+        url=True,
+        unique=True,
     )
     auth_uuid: Secret = _secret("x-jito-auth UUID for raised limits (optional).")
     requests_per_second: float = setting(1.0, "Per endpoint and source IP.", gt=0)
@@ -440,7 +563,11 @@ class RpcLanderConfig:
 
     enabled: bool = setting(False, "Send through these RPC endpoints.")
     endpoints: list[Secret] = setting(
-        factory=list, doc="RPC URLs (secrets: they carry tokens).", secret=True
+        factory=list,
+        doc="RPC URLs (secrets: they carry tokens).",
+        secret=True,
+        url=True,
+        unique=True,
     )
     requests_per_second: float = setting(10.0, "Per endpoint.", gt=0)
 
@@ -469,7 +596,9 @@ class LandersConfig:
 class RiskConfig:
     """Guards between an opportunity and a send."""
 
-    min_profit_lamports: int = setting(20_000, "Skip opportunities netting less.", ge=0)
+    min_profit_lamports: int = setting(
+        20_000, "Skip opportunities netting less.", ge=0, le=KERNEL_AMOUNT_MAX
+    )
     max_trade_size_lamports: int = setting(5_000_000_000, "Skip larger trades.", ge=1)
     max_loss_lamports: int = setting(
         100_000_000, "Pause when realised loss in loss_window_s exceeds this.", ge=0
@@ -492,7 +621,9 @@ class WalletConfig:
     """The signing keypair."""
 
     keypair_path: str = setting(
-        "", "Solana CLI JSON keypair; empty = the wallet the simulated world creates."
+        "",
+        "Solana CLI JSON keypair (must exist, hold 64 numbers and be readable by its owner "
+        "only); empty = the wallet the simulated world creates.",
     )
     allow_insecure_permissions: bool = setting(
         False, "Accept a keypair file readable by group/others (otherwise refused)."
@@ -504,7 +635,9 @@ class MetricsConfig:
     """The /metrics, /health and /status endpoint."""
 
     enabled: bool = setting(True, "Serve the endpoint.")
-    host: str = setting("127.0.0.1", "Listen address (loopback by default).")
+    host: str = setting(
+        "127.0.0.1", "Listen address, an IP address (loopback by default).", ip=True
+    )
     port: int = setting(18090, "Listen port; 0 = any free port.", ge=0, le=65535)
     summary_json: str = setting("", "Write the run summary (JSON) here on exit; empty = don't.")
 
@@ -551,13 +684,17 @@ class SimConfig:
     """The simulated world (the default target on a fresh machine)."""
 
     enabled: bool = setting(True, "Run against the simulated world (no real network).")
-    seed: int = setting(7, "World seed: same seed + same requests + same clock = same world.")
-    host: str = setting("127.0.0.1", "Where the faces listen (loopback only).")
+    seed: int = setting(7, "World seed: same seed + same requests + same clock = same world.", ge=0)
+    host: str = setting(
+        "127.0.0.1", "Where the faces listen (a loopback address only).", loopback=True
+    )
     rpc_port: int = setting(18899, "Solana RPC face; 0 = any free port.", ge=0, le=65535)
     jito_port: int = setting(18900, "Jito face; 0 = any free port.", ge=0, le=65535)
     token_count: int = setting(6, "Tokens besides wrapped SOL.", ge=1, le=64)
     dexes: list[str] = setting(
-        factory=lambda: ["Raydium", "Orca Whirlpool", "Meteora DLMM"], doc="DEX labels."
+        factory=lambda: ["Raydium", "Orca Whirlpool", "Meteora DLMM"],
+        doc="DEX labels.",
+        unique=True,
     )
     pool_fee_bps: int = setting(25, "Fee of every pool.", ge=0, le=10_000)
     drift_bps_per_s: int = setting(5, "Random price drift per pool per second (bps).", ge=0)
@@ -572,8 +709,12 @@ class SimConfig:
         factory=lambda: ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"],
         doc="Loopback source IPs the bot spreads its requests over in the simulated world "
         "(used when network.manual_ips is empty).",
+        loopback=True,
+        unique=True,
     )
-    wallet_lamports: int = setting(100_000_000_000, "SOL the wallet is funded with.", ge=0)
+    wallet_lamports: int = setting(
+        100_000_000_000, "SOL the wallet is funded with.", ge=0, le=SIM_BALANCE_MAX
+    )
     faults: SimFaultsConfig = setting(
         factory=SimFaultsConfig, doc="Fault injection on every face (see the per-face keys)."
     )
@@ -590,7 +731,10 @@ class SimConfig:
         doc="Faults of the Jito face only; a key set here overrides sim.faults for it.",
     )
     wallet_wsol_lamports: int = setting(
-        20_000_000_000, "Wrapped SOL put in the wallet's wSOL token account at start.", ge=0
+        20_000_000_000,
+        "Wrapped SOL put in the wallet's wSOL token account at start.",
+        ge=0,
+        le=SIM_BALANCE_MAX,
     )
     wallet_path: str = setting(
         "", "Where the world writes its wallet keypair; empty = <state_dir>/sim-wallet.json."
@@ -636,6 +780,11 @@ class Config:
                 yield ("execution.rpc_url", "required when sim.enabled = false")
             if not self.wallet.keypair_path:
                 yield ("wallet.keypair_path", "required when sim.enabled = false")
+            if self.landers.jito.enabled and not self.landers.jito.endpoints:
+                yield (
+                    "landers.jito.endpoints",
+                    "required when sim.enabled = false and landers.jito.enabled",
+                )
         ports = {
             "metrics.port": self.metrics.port if self.metrics.enabled else 0,
             "jupiter.launch.port": self.jupiter.launch.port,
@@ -667,20 +816,9 @@ def _collect_secrets(node: Any, found: list[Secret]) -> None:
             _collect_secrets(item, found)
 
 
-_B58 = set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
-
-
-def _looks_like_pubkey(text: str) -> bool:
-    return 32 <= len(text) <= 44 and set(text) <= _B58
-
-
 def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    return ip_problem(text) is None

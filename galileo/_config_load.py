@@ -6,13 +6,17 @@ Every problem is reported at once as ``ConfigErrors``; each names its key path, 
 ``strategy.blind.base_mints[0].trade_size_range: min 5000 > max 2000``.
 
 Types are strict: ``"5000"`` is not an integer and ``1.5`` is not an amount — a config that
-silently rounds money is worse than one that refuses to load.
+silently rounds money is worse than one that refuses to load. Values obey the rules their
+field declares (bounds, URL schemes, IP addresses, public keys, no duplicates; see
+``galileo._config.setting``); an integer is at most 2^64-1 unless its field says less.
+A file that is empty or not UTF-8 is refused rather than read as "all defaults".
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import tomllib
 import types
@@ -27,6 +31,15 @@ from cattrs import transform_error
 from cattrs.cols import list_structure_factory
 
 from galileo._config import Config
+from galileo._config_rules import (
+    U64_MAX,
+    bound_text,
+    duplicates,
+    ip_problem,
+    loopback_problem,
+    pubkey_problem,
+    url_problem,
+)
 from galileo._errors import ConfigError, ConfigErrors
 from galileo._secret import Secret
 
@@ -92,13 +105,27 @@ def _with_absolute_state(config: Config, base: Path) -> Config:
 def read_toml(file: Path) -> dict[str, Any]:
     """Parse one TOML file; unreadable or malformed files become a ``ConfigErrors``."""
     try:
-        text = file.read_text(encoding="utf-8")
+        data = file.read_bytes()
     except OSError as exc:
         raise ConfigErrors([ConfigError("", f"cannot read {file}: {exc.strerror}")]) from exc
     try:
-        return tomllib.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigErrors(
+            [ConfigError("", f"{file}: not UTF-8 text (byte {exc.start}); is it a TOML file?")]
+        ) from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigErrors([ConfigError("", f"{file}: invalid TOML: {exc}")]) from exc
+    if not raw:
+        # An empty file is a truncated write or the wrong file far more often than a wish for
+        # the defaults (which running without --config gives).
+        what = "is empty" if not text.strip() else "sets no key"
+        raise ConfigErrors(
+            [ConfigError("", f"{file} {what}; to run on the defaults, give no configuration")]
+        )
+    return raw
 
 
 def structure_config(raw: Mapping[str, Any], errors: list[ConfigError]) -> Config | None:
@@ -115,12 +142,14 @@ def structure_config(raw: Mapping[str, Any], errors: list[ConfigError]) -> Confi
 
 
 def check(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """Bounds from field metadata (``ge``/``gt``/``le``) and each section's ``problems()``."""
+    """The rules of field metadata (bounds, formats, duplicates; see
+    ``galileo._config.setting``) and each section's ``problems()``."""
     cls = type(node)
     for field in attrs.fields(cls):
         value = getattr(node, field.name)
         key = _join(path, field.name)
         yield from _check_bounds(key, value, field.metadata)
+        yield from _check_formats(key, value, field.metadata)
         if _is_section(type(value)):
             yield from check(value, key)
         elif isinstance(value, list):
@@ -206,7 +235,22 @@ def render_reference_markdown() -> str:
         '(`9000`, `true`, `["a", "b"]`) except for text keys, which take the text as is.',
         "",
         "Secrets (marked 🔒) are never printed: `config show`, logs and errors redact them.",
-        "Errors name the key path and the reason; `config check` exits with status 2.",
+        "",
+        "Values obey the rules in parentheses after each meaning: bounds, `http(s) URL` (an",
+        "`http://` or `https://` URL with a host), `IP address`, `loopback address`, `base58",
+        "public key`, `no duplicates` (each item of a list). An integer is at most 2^64-1 unless",
+        "its key says less; amounts the profit kernel prices (trade sizes, tips, fees, profit",
+        "thresholds) at most 2^62. A number is finite (`nan` and `inf` are refused). A file",
+        "that is empty, sets no key or is not UTF-8 is refused.",
+        "",
+        "Before a run, and in `config check`, the configuration is also checked against the",
+        "machine: files that must exist do (`wallet.keypair_path`, `intermediate_mints_file`,",
+        "`filter_mints_files`, `jupiter.path`), the keypair is a keypair readable by its owner",
+        "only, the ports are free, the source IPs accept a bind and the paths galileo writes",
+        "are writable (`config check --no-host-checks` skips this).",
+        "",
+        "Every problem is one line naming the key path and the reason; `config check` and",
+        "`galileo run` exit with status 2 (see [cli.md](cli.md)).",
         "",
     ]
     _markdown_section(Config, "", out)
@@ -230,6 +274,9 @@ def _strict_int(value: Any, _: Any) -> int:
 def _strict_float(value: Any, _: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {_describe(value)}")
+    # TOML has nan and inf; neither is a duration or a rate, and nan passes every bound.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}")
     return float(value)
 
 
@@ -498,8 +545,20 @@ def _bounds(meta: Mapping[str, Any]) -> str:
     parts = []
     for key, symbol in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
         if key in meta:
-            parts.append(f"{symbol} {meta[key]}")
+            parts.append(f"{symbol} {bound_text(meta[key])}")
+    for key, text in _FORMAT_TEXT.items():
+        if meta.get(key):
+            parts.append(text)
     return f" ({', '.join(parts)})" if parts else ""
+
+
+_FORMAT_TEXT = {
+    "url": "http(s) URL",
+    "ip": "IP address",
+    "loopback": "loopback address",
+    "pubkey": "base58 public key",
+    "unique": "no duplicates",
+}
 
 
 def _markdown_section(cls: type, path: str, out: list[str]) -> None:
@@ -534,13 +593,45 @@ def _markdown_section(cls: type, path: str, out: list[str]) -> None:
 
 
 def _check_bounds(key: str, value: Any, meta: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    values = value if isinstance(value, list) else [value]
-    for v in values:
+    is_list = isinstance(value, list)
+    for i, v in enumerate(value if is_list else [value]):
         if not isinstance(v, int | float) or isinstance(v, bool):
             continue
+        where = f"{key}[{i}]" if is_list else key
         if "ge" in meta and v < meta["ge"]:
-            yield key, f"{v} is below the minimum {meta['ge']}"
+            yield where, f"{v} is below the minimum {bound_text(meta['ge'])}"
         if "gt" in meta and v <= meta["gt"]:
-            yield key, f"{v} must be greater than {meta['gt']}"
-        if "le" in meta and v > meta["le"]:
-            yield key, f"{v} is above the maximum {meta['le']}"
+            yield where, f"{v} must be greater than {bound_text(meta['gt'])}"
+        # Every integer ends up in a u64 (an amount, a port, a count) or smaller.
+        ceiling = meta.get("le", U64_MAX if isinstance(v, int) else None)
+        if ceiling is not None and v > ceiling:
+            yield where, f"{v} is above the maximum {bound_text(ceiling)}"
+
+
+def _check_formats(key: str, value: Any, meta: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``url``, ``ip``, ``loopback``, ``pubkey`` per value (each item of a list, where an
+    empty item is wrong too; an empty single value means "not set") and ``unique``."""
+    secret = bool(meta.get("secret"))
+    is_list = isinstance(value, list)
+    items = value if is_list else [value]
+    texts = [v.reveal() if isinstance(v, Secret) else v for v in items]
+    for i, text in enumerate(texts):
+        if not isinstance(text, str) or (not text and not is_list):
+            continue
+        where = f"{key}[{i}]" if is_list else key
+        if meta.get("url"):
+            reason = url_problem(text, secret=secret)
+        elif meta.get("ip"):
+            reason = ip_problem(text)
+        elif meta.get("loopback"):
+            reason = loopback_problem(text)
+        elif meta.get("pubkey"):
+            reason = pubkey_problem(text)
+        else:
+            reason = None
+        if reason:
+            yield where, reason
+    if is_list and meta.get("unique"):
+        for later, first in duplicates(texts):
+            shown = "" if secret else f" ({texts[later]!r})"
+            yield f"{key}[{later}]", f"duplicates {key.rsplit('.', 1)[-1]}[{first}]{shown}"

@@ -30,3 +30,8 @@ class ConfigErrors(GalileoError):
     def __init__(self, errors: list[ConfigError]) -> None:
         super().__init__("\n".join(str(e) for e in errors))
         self.errors = errors
+
+
+class StartupError(GalileoError):
+    """A run could not start although its configuration is valid: an upstream that does not
+    answer in time, say. ``str(err)`` says which key points at it."""

@@ -1,12 +1,14 @@
 """Keypair-file checks shared by ``doctor`` and the wallet loader.
 
 A Solana CLI keypair is the whole wallet: a file that group or others can read is refused
-unless ``wallet.allow_insecure_permissions`` says otherwise (then it is only a warning).
+unless ``wallet.allow_insecure_permissions`` says otherwise (then it is only a warning), and
+one that is not a keypair at all is refused before anything starts.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import stat
 from pathlib import Path
 
@@ -53,3 +55,42 @@ def check_keypair_file(path: str | Path, *, allow_insecure: bool = False) -> Key
             " (or set wallet.allow_insecure_permissions = true)",
         )
     return KeyfileCheck(KeyfileStatus.OK, f"{file} (mode {oct(stat.S_IMODE(mode))})")
+
+
+_KEYPAIR_MAX_BYTES = 4096
+"""A Solana CLI keypair (64 numbers as JSON) is under 300 bytes; anything far larger is some
+other file and is not read whole."""
+
+
+def keypair_format_problem(path: str | Path) -> str | None:
+    """Why the file at ``path`` is not a Solana CLI keypair (a JSON array of the 64 bytes of
+    the secret and public key, the public half matching), or None. Never quotes the file:
+    its content is the wallet's secret key."""
+    file = Path(path)
+    expected = "not a Solana CLI keypair (expected a JSON array of 64 numbers)"
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(_KEYPAIR_MAX_BYTES + 1)
+    except OSError as exc:
+        return f"{file}: cannot read: {exc.strerror or exc}"
+    if not data.strip():
+        return f"{file} is empty"
+    if len(data) > _KEYPAIR_MAX_BYTES:
+        return f"{file}: {expected}"
+    try:
+        values = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return f"{file}: {expected}"
+    if (
+        not isinstance(values, list)
+        or len(values) != 64
+        or not all(type(v) is int and 0 <= v <= 255 for v in values)
+    ):
+        return f"{file}: {expected}"
+    from solders.keypair import Keypair
+
+    try:
+        Keypair.from_bytes(bytes(values))
+    except ValueError:
+        return f"{file}: the public half does not match the secret key"
+    return None

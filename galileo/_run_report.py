@@ -78,7 +78,8 @@ class RunStatus:
 class RunSummary:
     """What a run did. ``pnl_lamports`` is the ledger's view (realised changes of the
     attempts this run created), ``wallet_delta_lamports`` the chain's (wallet after − before;
-    ``None`` when a reading is missing)."""
+    ``None`` — "unknown" — when a reading is missing: a balance that could not be read is
+    never taken for zero)."""
 
     run_id: str
     version: str
@@ -140,6 +141,8 @@ class RunSummary:
             "landed": stats.landed if stats else 0,
             "failed": (stats.failed + stats.expired) if stats else 0,
             "dry_run": stats.dry_run if stats else 0,
+            "duplicates_suppressed": stats.duplicates_suppressed if stats else 0,
+            "reconciled": dict(stats.reconciled) if stats else {},
             "pnl_lamports": self.pnl_lamports,
             "wallet_delta_lamports": self.wallet_delta_lamports,
             "engine": self.engine.as_dict() if self.engine else None,
@@ -173,9 +176,22 @@ def format_summary(summary: dict[str, Any]) -> str:
         )
         lines.append(
             f"pnl {summary['pnl_lamports']} lamports (ledger), wallet delta "
-            f"{'unknown' if delta is None else delta} lamports (chain)"
-            + ("" if delta is None or delta == summary["pnl_lamports"] else "  ← MISMATCH")
+            + (
+                "unknown (a wallet balance could not be read)"
+                if delta is None
+                else f"{delta} lamports (chain)"
+                + ("" if delta == summary["pnl_lamports"] else "  ← MISMATCH")
+            )
         )
+        suppressed = summary.get("duplicates_suppressed") or 0
+        if suppressed:
+            lines.append(f"suppressed {suppressed} re-found dislocations already in flight")
+        reconciled = summary.get("reconciled") or {}
+        if reconciled:
+            lines.append(
+                "reconciled at startup (left in flight by an earlier process): "
+                + ", ".join(f"{status} {count}" for status, count in sorted(reconciled.items()))
+            )
     per_ip = summary.get("per_ip") or {}
     if per_ip:
         lines.append(

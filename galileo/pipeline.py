@@ -16,6 +16,7 @@ describe the same transactions. :class:`galileo._app.App` owns the process lifec
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -25,18 +26,19 @@ import trio
 from galileo._config import Config
 from galileo._solana import WSOL_MINT
 from galileo.engine import QuoteEngine
-from galileo.execution import ChainReader, Executor
+from galileo.execution import ChainReader, Executor, read_wallet_total
 from galileo.landers import Landers, LandingTracker, TipFloor, tip_floor_url
 from galileo.ledger import AsyncLedger
 from galileo.model import Opportunity, ReadinessGate, RouteMode
 from galileo.net import (
     HttpxClients,
+    InventoryChange,
     IpAllocator,
     IpHashRing,
     IpInventory,
     JsonRpcClient,
     QuoteTransport,
-    RpcError,
+    ip_label,
     make_transport,
 )
 from galileo.obs import Observability
@@ -47,7 +49,6 @@ from galileo.tx import (
     BlockhashRefresher,
     TxBuilder,
     Wallet,
-    associated_token_address,
 )
 
 _log = logging.getLogger("galileo.pipeline")
@@ -59,7 +60,7 @@ BLOCKHASH_READY_TIMEOUT_S = 30.0
 """How long the first blockhash may take before the run fails."""
 
 WALLET_READ_TIMEOUT_S = 10.0
-"""How long the closing wallet read may take (the summary then says "unknown")."""
+"""How long a wallet read may retry (then the reading is unknown and the summary says so)."""
 
 DRAIN_GRACE_S = 15.0
 """Added to ``landers.landing_timeout_s``: how long a drain waits for attempts in flight."""
@@ -99,6 +100,7 @@ class Pipeline:
 
     config: Config
     ips: tuple[str, ...]
+    inventory: IpInventory
     allocator: IpAllocator
     transport: QuoteTransport
     jupiter: JupiterClient
@@ -150,11 +152,11 @@ class Pipeline:
             max_connections_per_ip=network.max_inflight_per_ip,
         )
         jupiter = JupiterClient.for_config(config, transport, registry=registry, recorder=recorder)
-        rpc = JsonRpcClient.on_ip(endpoints.rpc_url, clients=clients)
+        rpc = JsonRpcClient.leased(endpoints.rpc_url, clients=clients, leases=allocator)
         tip = execution.tip
         tip_floor = (
             TipFloor(
-                tip_floor_url(tip.floor_url, endpoints.sim_jito_url),
+                tip_floor_url(tip.floor_url.reveal(), endpoints.sim_jito_url),
                 clients=clients,
                 percentile=tip.floor_percentile,
                 interval_s=tip.floor_refresh_s,
@@ -183,11 +185,13 @@ class Pipeline:
             recorder=recorder,
             registry=registry,
             route_mode=RouteMode(execution.route_mode),
+            leases=allocator,
         )
         landers = Landers(
             config.landers,
             clients=clients,
             hashring=IpHashRing(list(ips)),
+            leases=allocator,
             registry=registry,
             recorder=recorder,
             jito_urls=endpoints.jito_urls,
@@ -228,6 +232,7 @@ class Pipeline:
         return cls(
             config=config,
             ips=ips,
+            inventory=inventory,
             allocator=allocator,
             transport=transport,
             jupiter=jupiter,
@@ -259,6 +264,13 @@ class Pipeline:
                 with trio.fail_after(BLOCKHASH_READY_TIMEOUT_S):
                     await services.start(self.blockhashes.run)
                 await services.start(self.tracker.run)
+                await services.start(
+                    functools.partial(self.inventory.run, on_change=self.apply_inventory_change)
+                )
+                # What an earlier process left in flight is finished before this one trades.
+                await self.executor.reconcile(
+                    chain_is_new=self._chain_is_new(), slot_time_s=self.tracker.poll_interval_s
+                )
                 self.wallet_start = await self.wallet_total()
                 await self._trade(task_status)
                 with trio.move_on_after(WALLET_READ_TIMEOUT_S):
@@ -292,22 +304,49 @@ class Pipeline:
                 )
             trading.cancel_scope.cancel()
 
-    async def wallet_total(self, base_mint: str = WSOL_MINT) -> int:
-        """SOL lamports plus the base-token balance of the wallet, read from the chain.
+    async def apply_inventory_change(self, change: InventoryChange) -> None:
+        """An IP the inventory found starts its own quote crew and lander lanes; an IP that
+        left is drained and cancelled alone — its crew, its sends in flight — while the
+        others keep their rate. The last IP is never removed (the bot keeps what it has)."""
+        for ip in change.added:
+            self.engine.add_ip(ip)
+            self.landers.add_ip(ip)
+        for ip in change.removed:
+            try:
+                self.engine.remove_ip(ip)
+            except ValueError:
+                _log.warning(
+                    "last source ip left the inventory; kept",
+                    extra={"fields": {"local_ip": ip_label(ip)}},
+                )
+                continue
+            self.landers.remove_ip(ip)
+        _log.info(
+            "source ips changed",
+            extra={
+                "fields": {
+                    "added": [ip_label(ip) for ip in change.added],
+                    "removed": [ip_label(ip) for ip in change.removed],
+                    "ips": [ip_label(ip) for ip in self.allocator.ips],
+                }
+            },
+        )
+
+    async def wallet_total(self, base_mint: str = WSOL_MINT) -> int | None:
+        """SOL lamports plus the base-token balance of the wallet, read from the chain
+        (retried); ``None`` when it could not be read — unknown, never zero.
 
         The difference of two readings is the run's ``wallet_delta_lamports``; with a
         wrapped-SOL base both terms are lamports.
         """
-        owner = self.wallet.pubkey_str
-        lamports = await self.rpc.call("getBalance", [owner, {"commitment": "confirmed"}])
-        ata = str(associated_token_address(owner, base_mint))
-        try:
-            token = await self.rpc.call(
-                "getTokenAccountBalance", [ata, {"commitment": "confirmed"}]
-            )
-        except RpcError:  # no token account yet: nothing held
-            token = {"value": {"amount": "0"}}
-        return int(lamports["value"]) + int(token["value"]["amount"])
+        return await read_wallet_total(
+            self.rpc, self.wallet.pubkey_str, base_mint, deadline_s=WALLET_READ_TIMEOUT_S
+        )
+
+    def _chain_is_new(self) -> bool:
+        """The execution RPC is the embedded simulated world's: its chain lives in this
+        process's memory, so nothing an earlier process sent can be on it."""
+        return self.config.sim.enabled and not self.config.execution.rpc_url.reveal()
 
 
 def with_sim_source_ips(config: Config, source_ips: Sequence[str]) -> Config:

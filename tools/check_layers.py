@@ -31,8 +31,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sim",),
     ("net", "obs", "_liveview"),
     ("model", "_httpserver", "_config_load"),
-    ("_config", "_keyfile", "__init__"),
-    ("_secret", "_solana", "_errors"),
+    ("_config", "_keyfile", "_state_lock", "__init__"),
+    ("_secret", "_solana", "_errors", "_config_rules"),
     ("_fast",),
 )
 """Top (imports the most) to bottom (imports nothing of galileo). ``__init__`` is the root

@@ -1,7 +1,8 @@
 """The command-line interface: ``galileo <command>`` / ``python -m galileo <command>``.
 
 One module per command group, each with a ``register(subparsers)`` function; a handler takes
-the parsed ``argparse.Namespace`` and returns the exit code (see :mod:`galileo.cli._common`).
+the parsed ``argparse.Namespace`` and returns the exit code (see :mod:`galileo.cli._common`);
+what escapes a handler becomes one line and an exit code in :mod:`galileo.cli._failures`.
 Handlers import what they run (trio, the app, the domain packages) when they run, so
 ``galileo --help`` stays fast.
 """
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from galileo.cli import _config, _doctor, _jupiter, _ledger, _risk, _run, _sim
 from galileo.cli._common import EXIT_USAGE, Handler
+from galileo.cli._failures import run_handler
 
 __all__ = ["build_parser", "main"]
 
@@ -43,4 +45,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    return handler(args)
+    return run_handler(handler, args)

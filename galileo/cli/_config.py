@@ -24,8 +24,20 @@ def register(subparsers: Subparsers) -> None:
     )
     actions = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
 
-    check = actions.add_parser("check", help="validate a configuration (exit 2 when invalid)")
+    check = actions.add_parser(
+        "check",
+        help="validate a configuration (exit 2 when it cannot run)",
+        description="Check a configuration like `galileo run` does before it starts: the "
+        "file (types, ranges, URLs, duplicates, …) and this machine (files that must exist, "
+        "the keypair's permissions, ports that must be free, source IPs). One line per "
+        "problem, each naming its key; exit 2 when there is one.",
+    )
     check.add_argument("path", nargs="?", help="file to check (default: as for `run`)")
+    check.add_argument(
+        "--no-host-checks",
+        action="store_true",
+        help="check the file only, not this machine (for a file meant for another host)",
+    )
     check.set_defaults(handler=_check)
 
     show = actions.add_parser("show", help="print the effective configuration, secrets redacted")
@@ -42,7 +54,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    config = load_or_report(args.path)
+    config = load_or_report(args.path, host_checks=not args.no_host_checks)
     if config is None:
         return EXIT_USAGE
     source = find_config_path(args.path) or "built-in defaults"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -215,7 +216,7 @@ def _args(args: argparse.Namespace) -> int:
 def _start(args: argparse.Namespace) -> int:
     import trio
 
-    from galileo.jupiter_binary import JupiterError, JupiterSupervisor
+    from galileo.jupiter_binary import JupiterSupervisor
 
     config = load_or_report(args.config)
     if config is None:
@@ -240,12 +241,10 @@ def _start(args: argparse.Namespace) -> int:
             url = await nursery.start(supervisor.run)
             print(f"jupiter ready at {url} (Ctrl-C to stop)", file=sys.stderr)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         trio.run(main)
-    except KeyboardInterrupt:
-        pass
-    except JupiterError as exc:
-        return _error(exc)
+    # Any other failure (the restart budget spent: SupervisorFailed, exit 3) becomes one line
+    # in galileo.cli._failures.
     return EXIT_OK
 
 

@@ -58,6 +58,9 @@ def register(subparsers: Subparsers) -> None:
     period = report.add_mutually_exclusive_group()
     period.add_argument("--since", metavar="ISO", help="only attempts created at/after this")
     period.add_argument("--last", metavar="DURATION", help="only the last 90s / 15m / 1h / 2d")
+    period.add_argument(
+        "--run", metavar="RUN_ID", help="only the attempts of this run (run_id in its summary)"
+    )
     report.add_argument(
         "--summary", metavar="PATH", help="run summary JSON (galileo run --summary-json)"
     )
@@ -109,7 +112,7 @@ def _report(args: argparse.Namespace) -> int:
         print(f"galileo report: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     try:
-        report = build_report(conn, since_ms=since_ms, summary=summary)
+        report = build_report(conn, since_ms=since_ms, summary=summary, run_id=args.run)
     except (ValueError, sqlite3.Error) as exc:
         print(f"galileo report: {exc}", file=sys.stderr)
         return EXIT_FAILURE

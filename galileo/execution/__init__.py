@@ -4,6 +4,9 @@
   every step written to the ledger and the event trace; ``stats()`` for the summary.
 * :class:`ChainReader` — exact per-transaction balance changes (``getTransaction``) and
   dry-run simulation (``simulateTransaction``).
+* :meth:`Executor.reconcile` — at startup, what an earlier process left in flight, finished
+  from the chain (:class:`ReconcileReport`).
+* :func:`read_wallet_total` — the wallet's total, retried, ``None`` when unknown.
 
 See docs/execution.md.
 """
@@ -17,6 +20,8 @@ from galileo.execution._executor import (
     TransactionBuilder,
 )
 from galileo.execution._metrics import ExecutionMetrics
+from galileo.execution._reconcile import Reconciled, ReconcileReport
+from galileo.execution._wallet import read_wallet_total
 
 __all__ = [
     "BalanceChange",
@@ -24,6 +29,9 @@ __all__ = [
     "ExecutionMetrics",
     "Executor",
     "ExecutorStats",
+    "ReconcileReport",
+    "Reconciled",
     "Simulation",
     "TransactionBuilder",
+    "read_wallet_total",
 ]

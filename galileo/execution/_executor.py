@@ -2,12 +2,17 @@
 
 Per opportunity, in its own task (at most ``risk.max_inflight`` at once)::
 
-    risk.admit → ledger.plan → builder.build → ledger.built
-      ├─ dry run: simulateTransaction (optional) → ledger.finished(dry_run)
-      └─ risk.blocked? → landers.submit → ledger.submitted → tracker.wait
+    dislocation in flight? → risk.admit → ledger.plan (a conflict: duplicate, stop)
+      → builder.build
+      ├─ dry run: ledger.built → simulateTransaction (optional) → ledger.finished(dry_run)
+      └─ same signature sent? risk.blocked? → ledger.sending (durable before the first byte)
+           → landers.submit → ledger.submitted (lander answers) → tracker.wait
            → ledger.landed / finished(failed | expired | dropped)
            → getTransaction meta → ledger.realised → risk.record_outcome
-    → slot.release
+    → slot.release, dislocation released
+
+At startup, before the first opportunity, :meth:`Executor.reconcile` finishes what an
+earlier process left in flight (``_reconcile``).
 
 Realised PnL is read from the chain per transaction (``getTransaction``: the payer's SOL
 change plus its base-mint token change), so the ledger's sum equals the wallet's balance
@@ -28,7 +33,9 @@ from prometheus_client import CollectorRegistry
 
 from galileo._config import Config
 from galileo.execution._chain import ChainReader
+from galileo.execution._inflight import DislocationKey
 from galileo.execution._metrics import ExecutionMetrics
+from galileo.execution._reconcile import Reconciler, ReconcileReport
 from galileo.landers import Landers, LandingTracker, Submission
 from galileo.ledger import AsyncLedger
 from galileo.model import (
@@ -36,6 +43,7 @@ from galileo.model import (
     BuiltTx,
     LandingOutcome,
     LandingStatus,
+    LeaseKind,
     Opportunity,
     TxSkip,
     TxSkipReason,
@@ -80,6 +88,12 @@ class ExecutorStats:
     tip_spend_lamports: int
     fee_spend_lamports: int
     realised_unknown: int
+    duplicates_suppressed: int = 0
+    """Opportunities not attempted: an attempt on the same dislocation was in flight."""
+    reconciled: dict[str, int] = attrs.field(factory=dict)
+    """Attempts earlier processes left in flight, finished at startup, by status."""
+    unreconciled: int = 0
+    """Of those, the ones still open when the startup reconciliation gave up."""
 
     def as_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -149,6 +163,10 @@ class Executor:
         # Signatures sent recently: identical signed bytes (same quotes, blockhash and tip
         # account) must not be attributed to two attempts.
         self._signatures: dict[str, None] = {}
+        # Dislocations with an attempt in flight (key → its opportunity id): a later sweep
+        # finding the same one is suppressed until that attempt has its outcome.
+        self._dislocations: dict[DislocationKey, str] = {}
+        self._reconciled = ReconcileReport((), ())
         self._intake = trio.CancelScope()
         self._intake_stopped = False
         self.drained = trio.Event()
@@ -201,8 +219,17 @@ class Executor:
             net_profit=opportunity.net_profit,
             tip=opportunity.tip_lamports,
             ip=ip_label(opportunity.ip),
+            local_ip=ip_label(opportunity.ip),
+            ip_task_kind=LeaseKind.QUOTE.value,
             age_s=round(self._clock() - opportunity.evaluated_at, 6),
         )
+        key = DislocationKey.of(opportunity)
+        holder = self._dislocations.get(key)
+        if holder is not None:
+            self._counts["duplicates_suppressed"] += 1
+            self.metrics.duplicates_suppressed.inc()
+            trace.emit(opportunity.id, "suppressed", in_flight=holder)
+            return False
         if not self.risk.dry_run and not self.landers.can_send(queued=len(self._unsent)):
             # No endpoint has a token on any of its source IPs in time: every lander would
             # drop it as stale, so do not build what cannot go out.
@@ -224,11 +251,14 @@ class Executor:
             return False
         self._inflight += 1
         self._unsent.add(opportunity.id)
+        self._dislocations[key] = opportunity.id
         self.idle = trio.Event() if self.idle.is_set() else self.idle
-        nursery.start_soon(self._attempt_task, opportunity, decision)
+        nursery.start_soon(self._attempt_task, opportunity, decision, key)
         return True
 
-    async def _attempt_task(self, opportunity: Opportunity, slot: InflightSlot) -> None:
+    async def _attempt_task(
+        self, opportunity: Opportunity, slot: InflightSlot, key: DislocationKey
+    ) -> None:
         started = self._clock()
         try:
             with trio.move_on_after(self.attempt_deadline_s) as scope:
@@ -242,7 +272,9 @@ class Executor:
                 )
                 with trio.move_on_after(5.0):
                     await self.ledger.finished(
-                        opportunity.id, AttemptStatus.EXPIRED, reason="attempt deadline"
+                        opportunity.id,
+                        AttemptStatus.DRY_RUN if slot.dry_run else AttemptStatus.EXPIRED,
+                        reason="attempt deadline",
                     )
         except Exception as exc:  # one bad attempt must not take the executor down
             self._counts["errors"] += 1
@@ -254,6 +286,7 @@ class Executor:
         finally:
             slot.release()
             self._recorder.observe("execute", self._clock() - started)
+            self._dislocations.pop(key, None)
             self._unsent.discard(opportunity.id)
             self._inflight -= 1
             if self._inflight == 0:
@@ -265,7 +298,7 @@ class Executor:
         oid = opportunity.id
         trace = self.trace
         dry_run = bool(slot.dry_run)
-        await self.ledger.plan(
+        planned = await self.ledger.plan(
             oid,
             base_mint=opportunity.base_mint,
             intermediate_mint=opportunity.mint,
@@ -273,6 +306,16 @@ class Executor:
             expected_profit=opportunity.net_profit,
             dry_run=dry_run,
         )
+        if not planned:
+            # The id is already in the ledger (another attempt's row, maybe a dry run's): it
+            # is not ours to write, so this attempt stops here rather than merge into it.
+            self._counts["duplicate"] += 1
+            self.metrics.attempts.labels("duplicate").inc()
+            trace.emit(oid, "duplicate", reason="opportunity id already in the ledger")
+            _log.warning(
+                "opportunity id already in the ledger", extra={"fields": {"opportunity_id": oid}}
+            )
+            return
         trace.emit(oid, "planned", dry_run=dry_run)
 
         built: BuiltTx | TxSkip = TxSkip(TxSkipReason.BUILD_TIMEOUT, "", oid)
@@ -288,13 +331,15 @@ class Executor:
             )
             return
         self._counts["built"] += 1
-        await self.ledger.built(
-            oid,
-            tip=built.tip_lamports,
-            base_fee=built.base_fee_lamports,
-            priority_fee=built.priority_fee_lamports,
-            signature=built.signature,
-        )
+        if dry_run:
+            await self.ledger.built(
+                oid,
+                tip=built.tip_lamports,
+                base_fee=built.base_fee_lamports,
+                priority_fee=built.priority_fee_lamports,
+                signature=built.signature,
+                last_valid_block_height=built.last_valid_block_height,
+            )
         trace.emit(
             oid,
             "built",
@@ -316,7 +361,7 @@ class Executor:
             self._counts["duplicate"] += 1
             self.metrics.attempts.labels("duplicate").inc()
             trace.emit(oid, "duplicate", signature=built.signature)
-            await self.ledger.finished(oid, AttemptStatus.DROPPED, reason="duplicate transaction")
+            await self._drop_unsent(oid, built, "duplicate transaction")
             return
         self._signatures[built.signature] = None
         if len(self._signatures) > MAX_REMEMBERED_SIGNATURES:
@@ -327,20 +372,25 @@ class Executor:
             self._counts["blocked"] += 1
             self.metrics.attempts.labels("blocked").inc()
             trace.emit(oid, "blocked", reason=blocked.value)
-            await self.ledger.finished(
-                oid, AttemptStatus.DROPPED, reason=f"not sent: {blocked.value}"
-            )
+            await self._drop_unsent(oid, built, f"not sent: {blocked.value}")
             return
 
+        # Durable before the first byte leaves: a crash during the send leaves a row naming
+        # the signature, which the next start reconciles against the chain.
+        await self.ledger.sending(
+            oid,
+            signature=built.signature,
+            tip=built.tip_lamports,
+            base_fee=built.base_fee_lamports,
+            priority_fee=built.priority_fee_lamports,
+            last_valid_block_height=built.last_valid_block_height,
+        )
         submission = await self.landers.submit(built)
         # Only now: until the landers' tasks have booked their tokens, this one still
         # counts as queued for admission (counted twice for a moment: conservative).
         self._unsent.discard(oid)
         await self.ledger.submitted(
-            oid,
-            signature=built.signature,
-            bundle_id=submission.bundle_id,
-            results=submission.lander_results,
+            oid, bundle_id=submission.bundle_id, results=submission.lander_results
         )
         trace.emit(
             oid,
@@ -352,6 +402,8 @@ class Executor:
                     "lander": r.result.lander,
                     "endpoint": r.result.endpoint,
                     "ip": None if r.ip is None else ip_label(r.ip),
+                    "local_ip": None if r.ip is None else ip_label(r.ip),
+                    "ip_task_kind": LeaseKind.LANDER.value,
                     "outcome": r.result.outcome.value,
                     "reason": r.result.reason,
                     "bundle_id": r.bundle_id,
@@ -375,6 +427,19 @@ class Executor:
             elapsed_s=round(outcome.elapsed_s, 6),
         )
         await self._conclude(opportunity, built, outcome)
+
+    async def _drop_unsent(self, oid: str, built: BuiltTx, reason: str) -> None:
+        """Built but never sent: ``dropped``, with the transaction's facts (one write)."""
+        await self.ledger.update(
+            oid,
+            status=AttemptStatus.DROPPED,
+            failure_reason=reason,
+            tip=built.tip_lamports,
+            base_fee=built.base_fee_lamports,
+            priority_fee=built.priority_fee_lamports,
+            signature=built.signature,
+            last_valid_block_height=built.last_valid_block_height,
+        )
 
     async def _dry_run(self, oid: str, built: BuiltTx) -> None:
         reason = "dry run"
@@ -481,6 +546,32 @@ class Executor:
             },
         )
 
+    # -- startup -------------------------------------------------------------------------------
+
+    async def reconcile(self, *, chain_is_new: bool, slot_time_s: float) -> ReconcileReport:
+        """Finish the attempts an earlier process left in flight, from the chain (see
+        ``_reconcile``); call before the first opportunity. ``chain_is_new``: the chain began
+        in this process (the embedded simulated world), so nothing sent before is on it.
+        Realised changes found count in the risk gate's loss window (they are recent money)
+        but not in this run's PnL: the attempts belong to the run that created them."""
+        reconciler = Reconciler(
+            self.ledger, self.chain, chain_is_new=chain_is_new, slot_time_s=slot_time_s
+        )
+        report = await reconciler.run(skip=set(self._unsent))
+        for done in report.finished:
+            self.metrics.reconciled.labels(done.status.value).inc()
+            self.trace.emit(
+                done.opportunity_id,
+                "reconciled",
+                status=done.status.value,
+                lamports=done.realised_lamports,
+                reason=done.reason,
+            )
+            if done.realised_lamports:
+                self.risk.record_realised(done.realised_lamports)
+        self._reconciled = report
+        return report
+
     # -- views ---------------------------------------------------------------------------------
 
     @property
@@ -512,4 +603,7 @@ class Executor:
             tip_spend_lamports=self._tips,
             fee_spend_lamports=self._fees,
             realised_unknown=c["realised_unknown"],
+            duplicates_suppressed=c["duplicates_suppressed"],
+            reconciled=self._reconciled.counts(),
+            unreconciled=len(self._reconciled.unresolved),
         )

@@ -6,8 +6,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class ExecutionMetrics:
-    """``galileo_pnl_lamports``, ``galileo_tip_lamports_total``, ``galileo_fee_lamports_total``
-    and ``galileo_execution_attempts_total{result}``."""
+    """``galileo_pnl_lamports``, ``galileo_tip_lamports_total``, ``galileo_fee_lamports_total``,
+    ``galileo_execution_attempts_total{result}``, ``galileo_duplicates_suppressed_total`` and
+    ``galileo_reconciled_attempts_total{status}``."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.pnl = Gauge(
@@ -29,5 +30,18 @@ class ExecutionMetrics:
             "galileo_execution_attempts_total",
             "Opportunities the executor handled, by how they ended.",
             ["result"],
+            registry=registry,
+        )
+        self.duplicates_suppressed = Counter(
+            "galileo_duplicates_suppressed_total",
+            "Opportunities not attempted because an attempt on the same dislocation (base,"
+            " mint, size, route) was still waiting for its outcome.",
+            registry=registry,
+        )
+        self.reconciled = Counter(
+            "galileo_reconciled_attempts_total",
+            "Attempts an earlier process left in flight, finished at startup from the chain,"
+            " by the status they ended with.",
+            ["status"],
             registry=registry,
         )

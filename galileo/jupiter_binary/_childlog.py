@@ -7,14 +7,15 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
-from galileo._secret import redact_text
+from galileo._secret import expand_secrets, private_dir, private_opener, redact_text
 
 
 class ChildLog:
     """Append lines to ``path``; past ``max_bytes`` rotate to ``path.1`` … ``path.<backups>``.
 
-    Secret values are scrubbed from every line; the last lines stay in ``tail`` for error
-    messages ("exited with 1; last output: …").
+    Secret values (and the credential parts of secret URLs) are scrubbed from every line; the
+    last lines stay in ``tail`` for error messages ("exited with 1; last output: …"). The
+    files are owner-only (0600), in a private directory when galileo creates it.
     """
 
     def __init__(
@@ -23,15 +24,15 @@ class ChildLog:
         self.path = path
         self._max_bytes = max_bytes
         self._backups = backups
-        self._secrets = tuple(secrets)
+        self._secrets = expand_secrets(secrets)
         self._partial = b""
         self.tail: deque[str] = deque(maxlen=20)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("ab")
+        private_dir(path.parent)
+        self._file = open(path, "ab", opener=private_opener)  # noqa: SIM115 - owned
         self._size = self._file.tell()
 
     def set_secrets(self, secrets: Sequence[str]) -> None:
-        self._secrets = tuple(secrets)
+        self._secrets = expand_secrets(secrets)
 
     def feed(self, data: bytes) -> None:
         """Add raw output; complete lines are written, a trailing partial line is held."""
@@ -72,7 +73,7 @@ class ChildLog:
                 if older.exists():
                     os.replace(older, self.path.with_name(f"{self.path.name}.{i + 1}"))
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-            self._file = self.path.open("ab")
+            self._file = open(self.path, "ab", opener=private_opener)  # noqa: SIM115
         else:
-            self._file = self.path.open("wb")
+            self._file = open(self.path, "wb", opener=private_opener)  # noqa: SIM115
         self._size = 0

@@ -4,6 +4,12 @@ filter, and the executable for each ``jupiter.source``.
 One builder serves all three sources (sim, release, path), so the simulated stand-in is
 launched exactly like the real binary. List flags are passed comma-joined in one value
 (``--filter-markets-with-mints A,B``), the form common launchers use with this binary.
+
+Secrets never go on the command line, which every local user can read (``ps``,
+``/proc/<pid>/cmdline``): the RPC URLs and the Yellowstone endpoint and x-token travel in the
+environment variables the binary reads them from (``/proc/<pid>/environ`` is owner-only).
+Whatever shows the command (``/status``, ``galileo jupiter args``, the runtime file,
+``jupiter.log``) shows it redacted, ``jupiter.launch.env`` values included.
 """
 
 from __future__ import annotations
@@ -21,14 +27,15 @@ import httpx
 import trio
 
 from galileo._config import Config, LaunchConfig
-from galileo._secret import redact_text, redact_value
+from galileo._secret import env_secrets, expand_secrets, redact_text, redact_value
 from galileo.jupiter_binary._errors import LaunchError, MintFilterError
 
 _log = logging.getLogger("galileo.jupiter")
 
 _B58 = set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
 
-# Secret flags and the environment variables the binary reads them from.
+# Secret flags and the environment variables the binary reads them from (its --help: every
+# flag has one; see docs/jupiter-launch-flags.md).
 _SECRET_ENV = {
     "--rpc-url": "RPC_URL",
     "--secondary-rpc-urls": "SECONDARY_RPC_URLS",
@@ -44,18 +51,24 @@ def looks_like_mint(text: str) -> bool:
 @attrs.frozen
 class LaunchCommand:
     """What to exec: ``argv`` (executable first) and the extra environment. ``secrets`` are
-    the revealed secret values in argv/env, kept only to redact them for display."""
+    the revealed secret values in env (and ``extra_args``, should an operator put one there),
+    kept only to redact them wherever the command or the child's output is shown."""
 
     argv: tuple[str, ...]
     env: Mapping[str, str]
     secrets: tuple[str, ...] = attrs.field(repr=False)
+    _needles: tuple[str, ...] = attrs.field(init=False, repr=False)
+
+    @_needles.default
+    def _expand(self) -> tuple[str, ...]:
+        return expand_secrets(self.secrets)
 
     def redacted_argv(self) -> list[str]:
-        return [redact_text(arg, self.secrets) for arg in self.argv]
+        return [redact_text(arg, self._needles) for arg in self.argv]
 
     def redacted_env(self) -> dict[str, str]:
         return {
-            k: redact_value(v) if v in self.secrets else redact_text(v, self.secrets)
+            k: redact_value(v) if v in self.secrets else redact_text(v, self._needles)
             for k, v in self.env.items()
         }
 
@@ -72,17 +85,19 @@ def build_launch_command(
     executable: Sequence[str],
     filter_mints: Sequence[str] = (),
     default_rpc_url: str = "",
-    secrets_in_env: bool = False,
+    secrets_in_env: bool = True,
     extra_env: Mapping[str, str] | None = None,
 ) -> LaunchCommand:
     """Build the command line from ``launch``.
 
     ``filter_mints``: the merged market filter (see ``resolve_filter_mints``); empty = no
     filter. ``default_rpc_url``: used when ``launch.rpc_url`` is empty (the simulated
-    world's RPC). ``secrets_in_env``: pass RPC URLs and the gRPC endpoint/token through
-    environment variables instead of argv, so they do not show in ``ps``. ``extra_env``:
-    added to the child's environment before ``launch.env`` (which wins), e.g. ``source_env``.
+    world's RPC). ``extra_env``: added to the child's environment before ``launch.env``
+    (which wins), e.g. ``source_env``. The RPC URLs and the gRPC endpoint/token always travel
+    in the environment (see the module docstring); ``secrets_in_env`` is ignored and only
+    kept for callers that still pass ``jupiter.launch.secrets_in_env``.
     """
+    del secrets_in_env  # deprecated: secrets are never put on the command line
     if (
         launch.total_thread_count
         and launch.webserver_thread_count
@@ -114,10 +129,7 @@ def build_launch_command(
 
     def secret_flag(flag: str, value: str) -> None:
         secrets.append(value)
-        if secrets_in_env:
-            env[_SECRET_ENV[flag]] = value
-        else:
-            args.extend((flag, value))
+        env[_SECRET_ENV[flag]] = value
 
     def flag(name: str, on: bool) -> None:
         if on:
@@ -175,7 +187,10 @@ def build_launch_command(
     args.extend(launch.extra_args)
     env.update(extra_env or {})
     env.update(launch.env)
-    return LaunchCommand(argv=(*executable, *args), env=env, secrets=tuple(s for s in secrets if s))
+    secrets.extend(s.reveal() for s in env_secrets(launch.env))
+    return LaunchCommand(
+        argv=(*executable, *args), env=env, secrets=tuple(dict.fromkeys(s for s in secrets if s))
+    )
 
 
 def base_url_of(launch: LaunchConfig) -> str:

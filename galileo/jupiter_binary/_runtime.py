@@ -8,17 +8,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from galileo._secret import write_private_text
+
 
 def runtime_path(state_dir: str | Path) -> Path:
     return Path(state_dir).expanduser() / "jupiter" / "runtime.json"
 
 
 def write_runtime(path: Path, data: dict[str, Any]) -> None:
-    """Atomic write (tmp + rename), so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    """Atomic write (tmp + rename), so readers never see half a file; owner-only (0600), as
+    it names the child's command line and log file. ``data`` must already be redacted."""
+    write_private_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def read_runtime(path: Path) -> dict[str, Any] | None:

@@ -363,7 +363,6 @@ class JupiterSupervisor:
             executable=executable,
             filter_mints=mints,
             default_rpc_url=self._rpc_url,
-            secrets_in_env=self._jupiter.launch.secrets_in_env,
             extra_env=source_env(self._config),
         )
         self._command = command
@@ -529,8 +528,16 @@ class JupiterSupervisor:
         trial = self._process.trial_quote
         output = await self._trial_output_mint()
         if output is None:
-            _log.info("trial quote skipped", extra={"fields": {"why": "no output mint known"}})
-            return True
+            # Without a quote the API is not known to quote at all: not ready (a binary that
+            # answers /program-id-to-label but never quotes must not pass).
+            why = (
+                "no output mint for the trial quote (no jupiter.process.trial_quote.output_mint, "
+                "market filter or intermediate mints, and /tokens lists none)"
+            )
+            if self._last_error != why:  # once per start, not once per probe
+                self._last_error = why
+                _log.warning("trial quote impossible", extra={"fields": {"why": why}})
+            return False
         params = {
             "inputMint": trial.input_mint,
             "outputMint": output,

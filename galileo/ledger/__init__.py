@@ -1,8 +1,9 @@
 """The attempts ledger: one SQLite row per arbitrage attempt, PnL and landing reports.
 
 * :class:`Ledger` — synchronous, idempotent writes keyed by opportunity id (``plan``,
-  ``built``, ``submitted``, ``lander_result``, ``landed``, ``finished``, ``realised``,
-  ``update``), WAL + ``synchronous=FULL``, versioned schema.
+  ``built``, ``sending``, ``submitted``, ``lander_result``, ``landed``, ``finished``,
+  ``realised``, ``update``), ``orphans`` left by an earlier process, WAL +
+  ``synchronous=FULL``, versioned schema, integrity-checked on open.
 * :class:`AsyncLedger` — the same for trio code: one writer thread, FIFO, not abandoned on
   cancellation.
 * :func:`build_report` / :func:`format_report` — what ``galileo report`` prints.
@@ -26,6 +27,7 @@ from galileo.ledger._models import (
     INT64_MAX,
     INT64_MIN,
     Attempt,
+    LedgerCorruptError,
     LedgerError,
     LedgerSchemaError,
     LedgerValueError,
@@ -54,6 +56,7 @@ __all__ = [
     "Attempt",
     "LanderStats",
     "Ledger",
+    "LedgerCorruptError",
     "LedgerError",
     "LedgerReport",
     "LedgerSchemaError",

@@ -84,6 +84,7 @@ class AsyncLedger:
         base_fee: int,
         priority_fee: int,
         signature: str | None = None,
+        last_valid_block_height: int | None = None,
     ) -> AttemptStatus:
         return await self.call(
             self.ledger.built,
@@ -92,6 +93,27 @@ class AsyncLedger:
             base_fee=base_fee,
             priority_fee=priority_fee,
             signature=signature,
+            last_valid_block_height=last_valid_block_height,
+        )
+
+    async def sending(
+        self,
+        opportunity_id: str,
+        *,
+        signature: str,
+        tip: int,
+        base_fee: int,
+        priority_fee: int,
+        last_valid_block_height: int,
+    ) -> AttemptStatus:
+        return await self.call(
+            self.ledger.sending,
+            opportunity_id,
+            signature=signature,
+            tip=tip,
+            base_fee=base_fee,
+            priority_fee=priority_fee,
+            last_valid_block_height=last_valid_block_height,
         )
 
     async def submitted(
@@ -152,6 +174,9 @@ class AsyncLedger:
 
     async def get(self, opportunity_id: str) -> Attempt | None:
         return await self.call(self.ledger.get, opportunity_id)
+
+    async def orphans(self) -> list[Attempt]:
+        return await self.call(self.ledger.orphans)
 
     async def aclose(self) -> None:
         await self.call(self.ledger.close)

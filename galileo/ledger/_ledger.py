@@ -6,10 +6,13 @@ row the caller was told is written survives a process kill *and* a power cut. ``
 power loss) is available for machines with slow disks; docs/ledger.md has the measured cost.
 
 Every write is keyed by the opportunity id and is safe to replay: ``plan`` inserts once
-(a replay is a no-op), ``update`` only fills the fields it is given and never moves the
-status backwards, lander results are keyed by (opportunity, lander, endpoint). A pipeline
-that is killed and restarted can therefore re-send its last writes without duplicating or
-corrupting rows.
+(a replay is a no-op, and says so: the caller must not write to a row it did not plan),
+``update`` only fills the fields it is given and never moves the status backwards, lander
+results are keyed by (opportunity, lander, endpoint). A pipeline that is killed and
+restarted can therefore re-send its last writes without duplicating or corrupting rows, and
+``orphans`` lists what a killed process left in flight for the next one to reconcile.
+
+Opening checks the file (``PRAGMA quick_check``) and migrates its schema (``_schema``).
 
 This class is synchronous and not thread-safe on purpose; ``AsyncLedger`` runs it on one
 worker thread at a time for trio code.
@@ -26,8 +29,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from galileo._secret import touch_private
 from galileo.ledger._models import (
     Attempt,
+    LedgerCorruptError,
     LedgerSchemaError,
     LedgerValueError,
     UnknownAttemptError,
@@ -44,8 +49,12 @@ LEDGER_FILE_NAME = "ledger.sqlite3"
 _ATTEMPT_COLUMNS = (
     "opportunity_id, created_at_ms, updated_at_ms, base_mint, intermediate_mint, size,"
     " expected_profit, dry_run, status, tip, base_fee, priority_fee, signature, bundle_id,"
-    " landed_slot, failure_reason, realised_lamports"
+    " landed_slot, failure_reason, realised_lamports, last_valid_block_height"
 )
+
+# Statuses an attempt holds while its process still owns it; at startup, rows in one of these
+# were left by a process that ended without finishing them.
+_IN_FLIGHT = (AttemptStatus.PLANNED, AttemptStatus.BUILT, AttemptStatus.SUBMITTED)
 
 # The stored status's rank, as SQL (see AttemptStatus.rank): updates only move forwards.
 _STATUS_RANK_SQL = (
@@ -66,7 +75,8 @@ UPDATE attempts SET
     bundle_id         = COALESCE(:bundle_id, bundle_id),
     landed_slot       = COALESCE(:landed_slot, landed_slot),
     failure_reason    = COALESCE(:failure_reason, failure_reason),
-    realised_lamports = COALESCE(:realised_lamports, realised_lamports)
+    realised_lamports = COALESCE(:realised_lamports, realised_lamports),
+    last_valid_block_height = COALESCE(:last_valid_block_height, last_valid_block_height)
 WHERE opportunity_id = :opportunity_id
 RETURNING status
 """
@@ -102,7 +112,7 @@ class Ledger:
         if synchronous not in ("full", "normal"):
             raise ValueError(f"synchronous must be 'full' or 'normal', not {synchronous!r}")
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        touch_private(self.path)  # 0600 before SQLite opens it: its -wal/-shm files follow
         self._clock = clock
         # isolation_level=None: autocommit; single statements are their own transaction and
         # multi-statement writes use an explicit BEGIN IMMEDIATE (see _transaction).
@@ -111,6 +121,7 @@ class Ledger:
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         try:
             _configure(self._conn, synchronous, busy_timeout_ms)
+            _check_integrity(self._conn, self.path)
             migrate(self._conn, str(self.path))
         except BaseException:
             self._conn.close()
@@ -152,7 +163,9 @@ class Ledger:
         """Record a new attempt as ``planned``; ``False`` if the id was already there.
 
         The opportunity's facts are written once: replaying ``plan`` with the same id leaves
-        the existing row untouched (whatever status it has reached).
+        the existing row untouched (whatever status it has reached, dry run or not). On
+        ``False`` the caller does not own the row and must not write to it: its writes would
+        merge into another attempt's.
         """
         check_text("opportunity_id", opportunity_id)
         check_text("base_mint", base_mint)
@@ -194,12 +207,14 @@ class Ledger:
         landed_slot: int | None = None,
         failure_reason: str | None = None,
         realised_lamports: int | None = None,
+        last_valid_block_height: int | None = None,
     ) -> AttemptStatus:
         """Fill the given fields (``None`` = leave as is); return the status now stored.
 
         ``status`` only takes effect if it is further along than the stored one (see
         ``AttemptStatus``), which makes replays and out-of-order writes harmless.
-        Raises ``UnknownAttemptError`` if the id was never planned.
+        Raises ``UnknownAttemptError`` if the id was never planned, ``LedgerValueError``
+        (field ``status``) for a sent status on a dry-run row.
         """
         params = self._update_params(
             opportunity_id,
@@ -212,12 +227,9 @@ class Ledger:
             landed_slot=landed_slot,
             failure_reason=failure_reason,
             realised_lamports=realised_lamports,
+            last_valid_block_height=last_valid_block_height,
         )
-        # fetchall, not fetchone: the autocommit transaction ends when the statement is done.
-        rows = self._conn.execute(_UPDATE_SQL, params).fetchall()
-        if not rows:
-            raise UnknownAttemptError(opportunity_id)
-        return AttemptStatus(rows[0][0])
+        return self._apply_update(params)
 
     def built(
         self,
@@ -227,6 +239,7 @@ class Ledger:
         base_fee: int,
         priority_fee: int,
         signature: str | None = None,
+        last_valid_block_height: int | None = None,
     ) -> AttemptStatus:
         """The transaction is built and signed (its signature is known from here on)."""
         return self.update(
@@ -236,6 +249,34 @@ class Ledger:
             base_fee=base_fee,
             priority_fee=priority_fee,
             signature=signature,
+            last_valid_block_height=last_valid_block_height,
+        )
+
+    def sending(
+        self,
+        opportunity_id: str,
+        *,
+        signature: str,
+        tip: int,
+        base_fee: int,
+        priority_fee: int,
+        last_valid_block_height: int,
+    ) -> AttemptStatus:
+        """Built and about to be sent: ``submitted`` with the transaction's facts, written
+        before the first byte goes out. Once this returns, a crash at any later point leaves
+        a row naming the signature and the block height past which it cannot land — what
+        the next start needs to reconcile it against the chain. (One write instead of
+        ``built`` + ``submitted``: the send waits for one fsync, not two.)"""
+        check_text("signature", signature)
+        check_int64("last_valid_block_height", last_valid_block_height)
+        return self.update(
+            opportunity_id,
+            status=AttemptStatus.SUBMITTED,
+            tip=tip,
+            base_fee=base_fee,
+            priority_fee=priority_fee,
+            signature=signature,
+            last_valid_block_height=last_valid_block_height,
         )
 
     def submitted(
@@ -257,11 +298,9 @@ class Ledger:
             bundle_id=bundle_id,
         )
         with self._transaction():
-            rows = self._conn.execute(_UPDATE_SQL, params).fetchall()
-            if not rows:
-                raise UnknownAttemptError(opportunity_id)
+            status = self._apply_update(params)
             self._upsert_results(opportunity_id, results, params["now"])
-        return AttemptStatus(rows[0][0])
+        return status
 
     def lander_result(self, opportunity_id: str, result: LanderResult) -> None:
         """Record (or replace) one lander endpoint's answer."""
@@ -338,6 +377,17 @@ class Ledger:
         """Every attempt created in ``[since_ms, until_ms)``, oldest first."""
         return read_attempts(self._conn, since_ms=since_ms, until_ms=until_ms)
 
+    def orphans(self) -> list[Attempt]:
+        """Attempts not finished (``planned``/``built``/``submitted``), oldest first. Read at
+        startup — one process per state directory, before it trades — these are what an
+        earlier process left behind when it ended (killed, crashed, power cut)."""
+        marks = ", ".join("?" * len(_IN_FLIGHT))
+        return select_attempts(
+            self._conn,
+            f"WHERE status IN ({marks}) ORDER BY created_at_ms, opportunity_id",
+            tuple(s.value for s in _IN_FLIGHT),
+        )
+
     def count(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0])
 
@@ -349,6 +399,17 @@ class Ledger:
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
+
+    def _apply_update(self, params: dict[str, Any]) -> AttemptStatus:
+        try:
+            # fetchall, not fetchone: the autocommit transaction ends when the statement is
+            # done.
+            rows = self._conn.execute(_UPDATE_SQL, params).fetchall()
+        except sqlite3.IntegrityError as exc:  # a schema trigger: see _schema, migration 2
+            raise LedgerValueError("status", params["status"], str(exc)) from None
+        if not rows:
+            raise UnknownAttemptError(params["opportunity_id"])
+        return AttemptStatus(rows[0][0])
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -366,7 +427,14 @@ class Ledger:
         check_text("opportunity_id", opportunity_id)
         if status is not None and not isinstance(status, AttemptStatus):
             raise LedgerValueError("status", status, "must be an AttemptStatus")
-        for name in ("tip", "base_fee", "priority_fee", "landed_slot", "realised_lamports"):
+        for name in (
+            "tip",
+            "base_fee",
+            "priority_fee",
+            "landed_slot",
+            "realised_lamports",
+            "last_valid_block_height",
+        ):
             check_int64(name, fields.get(name), nullable=True)
         for name in ("signature", "bundle_id", "failure_reason"):
             check_text(name, fields.get(name), nullable=True)
@@ -383,6 +451,7 @@ class Ledger:
             "landed_slot": None,
             "failure_reason": None,
             "realised_lamports": None,
+            "last_valid_block_height": None,
             **fields,
         }
 
@@ -405,6 +474,23 @@ def _configure(conn: sqlite3.Connection, synchronous: Synchronous, busy_timeout_
         raise LedgerValueError("journal_mode", mode, "the ledger needs WAL mode")
     conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
     conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+    """``PRAGMA quick_check`` (the structural half of integrity_check, O(file size)): a
+    damaged file is refused before anything is written to it, with SQLite's first finding."""
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:  # too damaged to even walk
+        raise LedgerCorruptError(str(path), [str(exc)]) from None
+    findings = [
+        line
+        for row in rows
+        for line in str(row[0]).splitlines()
+        if line.strip() and not line.startswith("*** in database")
+    ]
+    if findings != ["ok"]:
+        raise LedgerCorruptError(str(path), findings)
 
 
 def _require_current_version(conn: sqlite3.Connection, path: Path) -> None:
@@ -447,11 +533,23 @@ def select_attempts(conn: sqlite3.Connection, where: str, params: tuple[Any, ...
 
 
 def time_filter(
-    since_ms: int | None, until_ms: int | None, *, column: str = "created_at_ms"
+    since_ms: int | None,
+    until_ms: int | None,
+    *,
+    column: str = "created_at_ms",
+    run_id: str | None = None,
+    id_column: str = "opportunity_id",
 ) -> tuple[str, tuple[Any, ...]]:
-    """A ``WHERE`` clause on ``column`` (``""`` when unbounded)."""
+    """A ``WHERE`` clause on ``column`` (``""`` when unbounded), and with ``run_id`` on the
+    run that created the attempt (opportunity ids are ``<run id>-<batch>``)."""
     clauses: list[str] = []
     params: list[Any] = []
+    if run_id is not None:
+        check_text("run_id", run_id)
+        prefix = run_id + "-"
+        # substr, not LIKE: a run id is matched literally, whatever characters it holds.
+        clauses.append(f"substr({id_column}, 1, ?) = ?")
+        params += [len(prefix), prefix]
     if since_ms is not None:
         check_int64("since_ms", since_ms)
         clauses.append(f"{column} >= ?")
@@ -513,6 +611,7 @@ def _attempt_from_row(row: tuple[Any, ...], results: tuple[LanderResult, ...]) -
         landed_slot,
         failure_reason,
         realised_lamports,
+        last_valid_block_height,
     ) = row
     return Attempt(
         opportunity_id=opportunity_id,
@@ -532,5 +631,6 @@ def _attempt_from_row(row: tuple[Any, ...], results: tuple[LanderResult, ...]) -
         landed_slot=landed_slot,
         failure_reason=failure_reason,
         realised_lamports=realised_lamports,
+        last_valid_block_height=last_valid_block_height,
         lander_results=results,
     )

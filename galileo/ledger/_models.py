@@ -52,6 +52,18 @@ class LedgerSchemaError(LedgerError):
         self.reason = reason
 
 
+class LedgerCorruptError(LedgerError):
+    """``PRAGMA quick_check`` found damage; ``findings`` are SQLite's messages. Nothing was
+    written. Restore a backup, or salvage with ``sqlite3 FILE .recover``."""
+
+    def __init__(self, path: str, findings: list[str]) -> None:
+        first = findings[0] if findings else "unknown damage"
+        more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
+        super().__init__(f"{path}: the ledger file is damaged: {first}{more}")
+        self.path = path
+        self.findings = findings
+
+
 @attrs.frozen(kw_only=True)
 class Attempt:
     """One row of the ledger as read back (amounts in lamports / atomic units).
@@ -76,6 +88,7 @@ class Attempt:
     landed_slot: int | None = None
     failure_reason: str | None = None
     realised_lamports: int | None = None
+    last_valid_block_height: int | None = None
     lander_results: tuple[LanderResult, ...] = ()
 
     @property

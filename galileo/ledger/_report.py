@@ -103,6 +103,8 @@ class LedgerReport:
     landers: tuple[LanderStats, ...]
     endpoints: tuple[LanderStats, ...]
     stages: tuple[StageLatency, ...] | None = None
+    run_id: str | None = None
+    """Only the attempts this run created (``galileo report --run``), when set."""
 
     @property
     def success_rate(self) -> float | None:
@@ -111,6 +113,7 @@ class LedgerReport:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready; amounts stay ints, times are ISO 8601 UTC."""
         return {
+            "run": self.run_id,
             "since": _iso(self.since_ms),
             "until": _iso(self.until_ms),
             "attempts": self.attempts,
@@ -145,9 +148,11 @@ def build_report(
     since_ms: int | None = None,
     until_ms: int | None = None,
     summary: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> LedgerReport:
-    """Aggregate the attempts created in ``[since_ms, until_ms)`` (SQL sums, exact ints)."""
-    where, params = time_filter(since_ms, until_ms)
+    """Aggregate the attempts created in ``[since_ms, until_ms)`` (SQL sums, exact ints),
+    and with ``run_id`` only those that run created."""
+    where, params = time_filter(since_ms, until_ms, run_id=run_id)
     by_status = {s.value: 0 for s in AttemptStatus}
     for status, count in conn.execute(
         f"SELECT status, COUNT(*) FROM attempts {where} GROUP BY status", params
@@ -175,8 +180,8 @@ def build_report(
         params,
     ).fetchone()
     finished = sum(by_status[s.value] for s in _FINISHED)
-    endpoints = _lander_stats(conn, since_ms, until_ms, per_endpoint=True)
-    landers = _lander_stats(conn, since_ms, until_ms, per_endpoint=False)
+    endpoints = _lander_stats(conn, since_ms, until_ms, run_id, per_endpoint=True)
+    landers = _lander_stats(conn, since_ms, until_ms, run_id, per_endpoint=False)
     return LedgerReport(
         since_ms=since_ms,
         until_ms=until_ms,
@@ -196,14 +201,22 @@ def build_report(
         landers=landers,
         endpoints=endpoints,
         stages=None if summary is None else stage_latencies(summary),
+        run_id=run_id,
     )
 
 
 def _lander_stats(
-    conn: sqlite3.Connection, since_ms: int | None, until_ms: int | None, *, per_endpoint: bool
+    conn: sqlite3.Connection,
+    since_ms: int | None,
+    until_ms: int | None,
+    run_id: str | None,
+    *,
+    per_endpoint: bool,
 ) -> tuple[LanderStats, ...]:
     # The period filters on the attempt's creation time, as everywhere in the report.
-    where, params = time_filter(since_ms, until_ms, column="a.created_at_ms")
+    where, params = time_filter(
+        since_ms, until_ms, column="a.created_at_ms", run_id=run_id, id_column="a.opportunity_id"
+    )
     endpoint = "r.endpoint" if per_endpoint else "'*'"
     outcome = {o: o.value for o in LanderOutcome}
     rows = conn.execute(
@@ -291,6 +304,10 @@ def _ms(seconds: float | None) -> str:
 def format_report(report: LedgerReport) -> str:
     """The human-readable report ``galileo report`` prints."""
     period = f"{_iso(report.since_ms) or 'the beginning'} → {_iso(report.until_ms) or 'now'}"
+    if report.run_id is not None:
+        period = f"run {report.run_id}" + (
+            "" if report.since_ms is None and report.until_ms is None else f", {period}"
+        )
     lines = [
         f"ledger report: {period}",
         f"attempts: {report.attempts} ({report.dry_run_attempts} dry run)",

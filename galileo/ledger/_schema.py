@@ -1,9 +1,11 @@
 """The ledger's SQLite schema and its migrations.
 
-Each migration is applied once, in order, inside one transaction, and recorded in
-``schema_migrations``; a file with a version newer than this code knows is refused rather
-than guessed at. Tables are ``STRICT`` so SQLite itself refuses a float or text in an amount
-column (the Python side checks first and names the field).
+Each migration is applied once, in order, inside one transaction, recorded in
+``schema_migrations`` (the history: what was applied when) and stamped in ``PRAGMA
+user_version`` (the version any SQLite tool can read without knowing the schema). A file
+with a version newer than this code knows is refused rather than guessed at. Tables are
+``STRICT`` so SQLite itself refuses a float or text in an amount column (the Python side
+checks first and names the field).
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ def _quoted(values: list[str]) -> str:
 
 _STATUSES = _quoted([s.value for s in AttemptStatus])
 _OUTCOMES = _quoted([o.value for o in LanderOutcome])
+_SENT_STATUSES = _quoted(
+    [
+        s.value
+        for s in (
+            AttemptStatus.SUBMITTED,
+            AttemptStatus.LANDED,
+            AttemptStatus.FAILED,
+            AttemptStatus.EXPIRED,
+        )
+    ]
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -72,19 +85,46 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        2,
+        "send facts for reconciliation; dry runs are never sent",
+        (
+            # Known once the transaction is built: past this block height it can never land,
+            # which is how a restarted bot decides that an orphaned send expired.
+            "ALTER TABLE attempts ADD COLUMN last_valid_block_height INTEGER",
+            # Whether a row is a dry run is fixed when it is planned, and a dry-run row never
+            # takes a status only a sent transaction can have: dry-run and live attempts can
+            # never share a row, whatever a caller does.
+            """
+            CREATE TRIGGER attempts_dry_run_is_fixed
+            BEFORE UPDATE OF dry_run ON attempts
+            WHEN NEW.dry_run IS NOT OLD.dry_run
+            BEGIN SELECT RAISE(ABORT, 'dry_run of an attempt cannot change'); END
+            """,
+            f"""
+            CREATE TRIGGER attempts_dry_run_is_never_sent
+            BEFORE UPDATE OF status ON attempts
+            WHEN OLD.dry_run = 1 AND NEW.status IN ({_SENT_STATUSES})
+            BEGIN SELECT RAISE(ABORT, 'a dry-run attempt cannot be sent'); END
+            """,
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
 def current_version(conn: sqlite3.Connection) -> int:
+    """The file's schema version: the higher of ``PRAGMA user_version`` and the history (a
+    file from before the stamp existed has only the history)."""
+    stamped = int(conn.execute("PRAGMA user_version").fetchone()[0])
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
     ).fetchone()
     if exists is None:
-        return 0
+        return stamped
     row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-    return int(row[0] or 0)
+    return max(stamped, int(row[0] or 0))
 
 
 def _refuse_newer(found: int, path: str) -> None:
@@ -120,6 +160,10 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
                 "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
                 (migration.version, migration.name, int(time.time() * 1000)),
             )
+        if found < SCHEMA_VERSION:
+            # PRAGMA takes no parameters; the value is our own int. It is transactional: a
+            # rolled-back migration leaves the old stamp.
+            conn.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -6,11 +6,12 @@ attaches the handlers to the ``"galileo"`` logger (not the root), so third-party
 logging is left as it is, and calling it again replaces its handlers instead of adding more.
 
 Every emitted line, in every format, is scrubbed of the known secret values (and ``Secret``
-objects in fields print their redacted form).
+objects in fields print their redacted form). The log file is owner-only (0600).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from galileo._config import LoggingConfig
-from galileo._secret import Secret, redact_text
+from galileo._secret import Secret, private_dir, private_opener, redact_text
 from galileo.obs._redact import expand_secrets, scrub
 
 LOGGER_NAME = "galileo"
@@ -105,6 +106,19 @@ def _console_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+class PrivateFileHandler(logging.FileHandler):
+    """A ``FileHandler`` whose file is created 0600 (an existing one is narrowed to 0600) in
+    a directory created 0700: the log names the wallet, amounts and PnL."""
+
+    def __init__(self, path: str | Path) -> None:
+        private_dir(Path(path).parent)
+        super().__init__(path, mode="a", encoding="utf-8")
+
+    def _open(self) -> io.TextIOWrapper:
+        # Always appended (``mode="a"`` above): restarts add to the file.
+        return open(self.baseFilename, "a", encoding=self.encoding, opener=private_opener)
+
+
 class RedactingFilter(logging.Filter):
     """For handlers galileo does not own: masks secrets in the message and its arguments."""
 
@@ -137,8 +151,8 @@ def configure_logging(
 
     Format: ``force_format`` if given, else ``config.format``; ``auto`` means console when
     ``stream`` is a TTY and JSON lines otherwise. ``config.file`` always gets JSON lines
-    (appended; its directory is created). Idempotent: handlers from a previous call are closed
-    and replaced. Returns the ``galileo`` logger.
+    (appended, owner-only; its directory is created). Idempotent: handlers from a previous
+    call are closed and replaced. Returns the ``galileo`` logger.
     """
     out = sys.stderr if stream is None else stream
     chosen: Format
@@ -163,9 +177,7 @@ def configure_logging(
     )
     handlers.append(console)
     if config.file:
-        path = Path(config.file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        file_handler = PrivateFileHandler(config.file)
         file_handler.setFormatter(JsonFormatter(secrets))
         handlers.append(file_handler)
     for handler in handlers:

@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from galileo._errors import GalileoError
-from galileo._secret import Secret, redact_text
+from galileo._secret import Secret, private_dir, private_opener, redact_text
 from galileo.obs._redact import expand_secrets, scrub
 
 _RESERVED = frozenset({"ts", "id", "event"})
@@ -56,8 +56,9 @@ class EventTrace:
         self.path: Path | None = None
         if path is not None and str(path) != "":
             self.path = Path(path)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - owned
+            private_dir(self.path.parent)
+            # Owner-only: the trace carries amounts, profits and the wallet's activity.
+            self._file = open(self.path, "a", encoding="utf-8", opener=private_opener)  # noqa: SIM115
 
     @property
     def enabled(self) -> bool:

@@ -20,6 +20,7 @@ from galileo._config import Config
 from galileo.model import (
     BODY_PREVIEW,
     BadRequest,
+    LeaseKind,
     LegQuote,
     Malformed,
     MalformedBody,
@@ -359,6 +360,8 @@ class JupiterClient:
                 "fields": {
                     "endpoint": what,
                     "ip": ip_label(ip),
+                    "local_ip": ip_label(ip),
+                    "ip_task_kind": (LeaseKind.QUOTE if what == "quote" else LeaseKind.SWAP).value,
                     "status": response.status,
                     "field": exc.field,
                     "reason": exc.reason,

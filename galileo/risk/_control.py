@@ -14,7 +14,7 @@
   pause|resume|stop`` wait for it and say so, or fail when it does not come.
 
 The running instance stats these files at most every ``poll_interval_s`` (0.25 s): a stat is
-a few microseconds and needs no thread.
+a few microseconds and needs no thread. galileo writes them owner-only (0600).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+
+from galileo._secret import private_dir, write_private_text
 
 PAUSE_FILE_NAME = "PAUSE"
 STOP_FILE_NAME = "STOP"
@@ -93,7 +95,10 @@ class RiskControl:
     # -- which instance --------------------------------------------------------------------
 
     def announce(self, pid: int) -> None:
-        """The instance with ``pid`` uses this state directory (called at start)."""
+        """The instance with ``pid`` uses this state directory (called at start). The state
+        directory is made private (0700) here: it holds the ledger, logs and runtime files."""
+        if self.state_dir is not None:
+            private_dir(self.state_dir, narrow=True)
         if self.instance_file is not None:
             _write_json(self.instance_file, {"pid": pid, "started_at": _now()})
 
@@ -212,11 +217,8 @@ def _write_atomically(path: Path, note: ControlNote) -> None:
 
 
 def _write_json(path: Path, data: dict[str, object]) -> None:
-    # Write then rename: a reader never sees a half-written file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    # Atomic and owner-only: a reader never sees a half-written file, other users none at all.
+    write_private_text(path, json.dumps(data) + "\n")
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -46,15 +46,20 @@ def jupiter_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     p.add_argument("--rpc-url", default=_env_default("RPC_URL"))
-    p.add_argument("--secondary-rpc-urls", nargs="+", default=[])
+    p.add_argument("--secondary-rpc-urls", nargs="+", default=_split_env("SECONDARY_RPC_URLS"))
     p.add_argument("--market-cache", default=_env_default("MARKET_CACHE"))
     p.add_argument(
         "--market-mode",
         choices=("europa", "remote", "file"),
         default=_env_default("MARKET_MODE", "europa"),
     )
-    p.add_argument("-e", "--yellowstone-grpc-endpoint")
-    p.add_argument("-x", "--yellowstone-grpc-x-token")
+    # galileo passes these (secrets) through the environment, as the real binary reads them.
+    p.add_argument(
+        "-e", "--yellowstone-grpc-endpoint", default=_env_default("YELLOWSTONE_GRPC_ENDPOINT")
+    )
+    p.add_argument(
+        "-x", "--yellowstone-grpc-x-token", default=_env_default("YELLOWSTONE_GRPC_X_TOKEN")
+    )
     p.add_argument("--yellowstone-grpc-enable-ping", action="store_true")
     p.add_argument(
         "--yellowstone-grpc-compression-encoding", choices=("none", "gzip", "zstd"), default="gzip"

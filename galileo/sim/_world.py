@@ -17,6 +17,7 @@ from solders.pubkey import Pubkey
 
 from galileo._config import SimConfig
 from galileo._httpserver import HttpServer, Response
+from galileo._secret import private_dir
 from galileo.sim._chain import Chain
 from galileo.sim._constants import JITO_TIP_ACCOUNTS, WSOL_MINT, derived_keypair
 from galileo.sim._faults import FaultInjector, faults_for, retry_after_headers
@@ -75,8 +76,8 @@ class _LocalChainView:
 
 
 def write_keypair(path: Path, keypair: Keypair) -> None:
-    """Solana CLI JSON keypair file (64-byte array), mode 600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Solana CLI JSON keypair file (64-byte array), mode 600, in a private directory."""
+    private_dir(path.parent)
     data = json.dumps(list(bytes(keypair))).encode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -18,7 +18,7 @@ from galileo.net import HttpxClients
 from galileo.obs import read_trace
 from galileo.sim import WSOL_MINT, World
 from tests.execution.exec_helpers import exec_rig
-from tests.landers.lander_helpers import TIP, ArbBuilder, landers_config, opportunity
+from tests.landers.lander_helpers import ArbBuilder, landers_config, opportunity
 from tests.ports import IPS
 from tests.worlds import quiet_world
 
@@ -32,9 +32,11 @@ async def dislocated_opportunities(
         world.dislocate(world.pool(mint, "Raydium"), 300)
         opportunities.append(await opportunity(world, mint))
     if repeat_first:
-        # Quoted on the same prices as the first (another tip, so another transaction): it
+        # Quoted on the same prices as the first, for another size (the same size and route
+        # would be the same dislocation, suppressed while the first is in flight): it
         # executes after the first has moved the pools.
-        opportunities.append(await opportunity(world, opportunities[0].mint, tip=TIP + 1))
+        first = opportunities[0]
+        opportunities.append(await opportunity(world, first.mint, size=first.size // 2))
     return opportunities
 
 
@@ -209,17 +211,19 @@ async def test_in_flight_attempts_never_exceed_max_inflight(
     assert stats.landed == 2
 
 
-async def test_a_transaction_identical_to_one_in_flight_is_not_sent_twice(
+async def test_a_transaction_identical_to_one_already_sent_is_not_sent_twice(
     tmp_path: Path, clients: HttpxClients
 ) -> None:
     async with quiet_world(tmp_path, slot_ms=20) as world:
         builder = ArbBuilder(world, blockhash_slot=world.slot)
         async with exec_rig(world, clients, tmp_path, builder=builder) as rig:
             (opp,) = (await dislocated_opportunities(world))[:1]
-            # Same quotes, blockhash and tip account: the same signed bytes.
+            # Same quotes, blockhash and tip account: the same signed bytes (handed over
+            # after the first finished: while it is in flight, its dislocation suppresses it).
             twin = attrs.evolve(opp, id=opp.id + "-twin")
             before = world.balances()
-            await rig.run([opp, twin])
+            await rig.run([opp])
+            await rig.run([twin])
             after = world.balances()
             attempts = {a.opportunity_id: a for a in await rig.attempts()}
     assert attempts[opp.id].status is AttemptStatus.LANDED

@@ -40,16 +40,20 @@ async def test_metrics_are_served_while_running(tmp_path: Path) -> None:
     assert status.json()["jupiter"]["state"] == "ready"
 
 
-async def test_a_bounded_run_writes_its_summary(tmp_path: Path) -> None:
+async def test_a_bounded_run_writes_its_summary_even_when_it_ends_while_starting(
+    tmp_path: Path,
+) -> None:
     # Real time on purpose: the run supervises a child process, which a jumping clock would
-    # declare dead before it could start.
+    # declare dead before it could start. 0.5 s is shorter than Jupiter takes to get ready:
+    # the duration ends the start itself.
     out = io.StringIO()
     summary_path = tmp_path / "summary.json"
     options = RunOptions(duration_s=0.5, summary_json=str(summary_path))
     summary = await App(quiet_config(tmp_path), options, out=out).run()
-    assert summary["stop_reason"] == "duration elapsed"
-    assert json.loads(summary_path.read_text())["stop_reason"] == "duration elapsed"
-    assert "stopped: duration elapsed" in out.getvalue()
+    reason = "duration elapsed while starting"
+    assert summary["stop_reason"] == reason
+    assert json.loads(summary_path.read_text())["stop_reason"] == reason
+    assert f"stopped: {reason}" in out.getvalue()
 
 
 @contextlib.contextmanager

@@ -70,9 +70,9 @@ webserver_thread_count = 2
     assert args.handler(args) == 0
 
     out = capsys.readouterr().out
-    assert out.startswith("RUST_LOG=info /opt/jupiter-swap-api --rpc-url")
+    assert out.startswith("RPC_URL='https://rpc.example.com/***' RUST_LOG=info ")
+    assert "YELLOWSTONE_GRPC_X_TOKEN='***' /opt/jupiter-swap-api --market-mode" in out
     assert "very-secret-key" not in out and "grpc-token-123456" not in out
-    assert "https://rpc.example.com/***" in out
     assert (
         "--filter-markets-with-mints So11111111111111111111111111111111111111112,"
         "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v" in out

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 import trio
 from hypothesis import given
@@ -87,12 +88,8 @@ def test_every_flag_of_the_reference_table_is_generated() -> None:
 
     assert command.argv[0] == "/opt/jupiter-swap-api"
     assert pairs(command.argv) == {
-        "--rpc-url": RPC,
-        "--secondary-rpc-urls": RPC2,
         "--market-cache": "https://cache.jup.ag/markets?v=4",
         "--market-mode": "europa",
-        "--yellowstone-grpc-endpoint": GRPC,
-        "--yellowstone-grpc-x-token": XTOKEN,
         "--yellowstone-grpc-enable-ping": None,
         "--yellowstone-grpc-compression-encoding": "zstd",
         "--snapshot-poll-interval-ms": "250",
@@ -113,7 +110,15 @@ def test_every_flag_of_the_reference_table_is_generated() -> None:
         "--enable-diagnostic": None,
     }
     assert command.argv[-1] == "--enable-diagnostic"  # extra_args come last, verbatim
-    assert command.env == {"RUST_LOG": "info", "EXTRA_ENV": "1"}
+    # The secret flags travel as the environment variables the binary reads them from.
+    assert command.env == {
+        "RUST_LOG": "info",
+        "RPC_URL": RPC,
+        "SECONDARY_RPC_URLS": RPC2,
+        "YELLOWSTONE_GRPC_ENDPOINT": GRPC,
+        "YELLOWSTONE_GRPC_X_TOKEN": XTOKEN,
+        "EXTRA_ENV": "1",
+    }
 
 
 def test_defaults_leave_out_what_the_binary_decides() -> None:
@@ -143,7 +148,8 @@ def test_an_explicit_rpc_url_wins_over_the_default() -> None:
     command = build_launch_command(
         LaunchConfig(rpc_url=Secret(RPC)), executable=["jup"], default_rpc_url="http://sim"
     )
-    assert pairs(command.argv)["--rpc-url"] == RPC
+    assert command.env["RPC_URL"] == RPC
+    assert "--rpc-url" not in command.argv
 
 
 def test_webserver_threads_above_total_threads_are_refused() -> None:
@@ -163,22 +169,53 @@ def test_display_redacts_every_secret() -> None:
 
     for secret in (RPC, RPC2, GRPC, XTOKEN, "sekret-rpc-key", "token-abcdef", "grpc-path-token"):
         assert secret not in shown
-    assert "https://rpc.example.com/***" in shown
-    assert "--yellowstone-grpc-x-token '***'" in shown
+    assert "RPC_URL='https://rpc.example.com/***'" in shown
+    assert "YELLOWSTONE_GRPC_X_TOKEN='***'" in shown
     assert "--host 127.0.0.1" in shown
 
 
-def test_secrets_can_travel_in_the_environment_instead_of_argv() -> None:
-    command = build_launch_command(full_launch(), executable=["jup"], secrets_in_env=True)
+@pytest.mark.parametrize("secrets_in_env", [True, False])
+def test_secrets_never_go_on_the_command_line(secrets_in_env: bool) -> None:
+    # ``ps`` shows every local user the command line; the environment is the owner's alone.
+    # The old ``secrets_in_env = false`` no longer puts them back on it.
+    command = build_launch_command(full_launch(), executable=["jup"], secrets_in_env=secrets_in_env)
 
-    assert RPC not in " ".join(command.argv)
-    assert XTOKEN not in " ".join(command.argv)
-    assert command.env["RPC_URL"] == RPC
-    assert command.env["YELLOWSTONE_GRPC_X_TOKEN"] == XTOKEN
-    assert command.env["YELLOWSTONE_GRPC_ENDPOINT"] == GRPC
-    assert command.env["SECONDARY_RPC_URLS"] == RPC2
+    argv = " ".join(command.argv)
+    for secret in (RPC, RPC2, GRPC, XTOKEN):
+        assert secret not in argv
     assert command.redacted_env()["RPC_URL"] == "https://rpc.example.com/***"
-    assert XTOKEN not in command.display()
+    assert command.redacted_env()["YELLOWSTONE_GRPC_X_TOKEN"] == "***"
+
+
+def test_launch_env_values_are_shown_masked_except_the_log_level() -> None:
+    launch = LaunchConfig(
+        rpc_url=Secret(RPC),
+        env={"API_KEY": "launch-env-api-key", "RUST_LOG": "jupiter=debug", "SHORT": "ab"},
+    )
+    command = build_launch_command(launch, executable=["jup"])
+
+    assert command.env["API_KEY"] == "launch-env-api-key"  # the child gets the real value
+    shown = command.redacted_env()
+    assert shown["API_KEY"] == "***"
+    assert shown["SHORT"] == "***"
+    assert shown["RUST_LOG"] == "jupiter=debug"
+    assert "launch-env-api-key" not in command.display()
+
+
+def test_the_child_log_masks_the_secrets_of_its_command(tmp_path: Path) -> None:
+    launch = attrs.evolve(full_launch(), env={"API_KEY": "launch-env-api-key"})
+    command = build_launch_command(launch, executable=["jup"])
+    log = ChildLog(tmp_path / "jupiter.log", max_bytes=1 << 20, backups=1)
+    log.set_secrets(command.secrets)
+
+    log.feed(b"connecting to https://grpc.example.com:443/grpc-path-token\n")
+    log.feed(b"x-token x-token-0123456789 key launch-env-api-key rpc sekret-rpc-key\n")
+    log.close()
+
+    text = (tmp_path / "jupiter.log").read_text()
+    for secret in ("grpc-path-token", XTOKEN, "launch-env-api-key", "sekret-rpc-key"):
+        assert secret not in text
+    assert "https://grpc.example.com:443/***" in text
 
 
 def test_base_url_uses_loopback_for_a_wildcard_host() -> None:

@@ -90,7 +90,10 @@ async def test_ready_after_labels_and_a_trial_quote_then_stop_kills_the_child(
         argv = launch["argv"]
         assert isinstance(argv, list)
         assert argv[argv.index("--filter-markets-with-mints") + 1] == f"{WSOL_MINT},{USDC}"
-        assert argv[argv.index("--rpc-url") + 1] == secret_rpc
+        assert "--rpc-url" not in argv  # a secret: in the environment, not on `ps`
+        env = launch["env"]
+        assert isinstance(env, dict)
+        assert env["RPC_URL"] == secret_rpc
         child = int(str(launch["pid"]))
 
         status = supervisor.status()

@@ -316,8 +316,8 @@ def test_endpoint_labels_never_carry_tokens_and_stay_unique() -> None:
         jito=attrs.evolve(
             LandersConfig().jito,
             endpoints=[
-                "https://ny.mainnet.block-engine.jito.wtf/api/v1/bundles?uuid=abcdef123456",
-                "https://tokyo.mainnet.block-engine.jito.wtf",
+                Secret("https://ny.mainnet.block-engine.jito.wtf/api/v1/bundles?uuid=abcdef123456"),
+                Secret("https://tokyo.mainnet.block-engine.jito.wtf"),
             ],
         ),
         rpc=RpcLanderConfig(

@@ -235,8 +235,9 @@ def test_the_file_is_wal_with_a_recorded_schema_version(ledger: Ledger, ledger_p
     conn = ledger.connection
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    versions = conn.execute("SELECT version FROM schema_migrations").fetchall()
-    assert versions == [(SCHEMA_VERSION,)]
+    versions = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+    assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert ledger.integrity_check() == "ok"
     assert ledger_path.is_file()
 
@@ -252,7 +253,7 @@ def test_reopening_keeps_rows_and_does_not_migrate_again(ledger_path: Path) -> N
     with Ledger(ledger_path) as ledger:
         assert ledger.count() == 1
         rows = ledger.connection.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()
-        assert rows[0] == 1
+        assert rows[0] == SCHEMA_VERSION
 
 
 def test_a_ledger_from_a_newer_galileo_is_refused(ledger_path: Path) -> None:
