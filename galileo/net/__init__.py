@@ -38,7 +38,7 @@ from galileo.net._inventory import (
     default_route_ip,
     read_interfaces,
 )
-from galileo.net._jsonrpc import JsonRpcClient, RpcError, RpcTimeout
+from galileo.net._jsonrpc import JsonRpcClient, RpcError, RpcMetrics, RpcTimeout
 from galileo.net._metrics import NetMetrics, ip_label
 from galileo.net._pacing import Pacer, PacingPolicy
 from galileo.net._transport import (
@@ -89,6 +89,7 @@ __all__ = [
     "RawResponse",
     "ResponseParser",
     "RpcError",
+    "RpcMetrics",
     "RpcTimeout",
     "TransportClosed",
     "TransportError",
