@@ -39,7 +39,7 @@ from galileo.net._inventory import (
     read_interfaces,
 )
 from galileo.net._jsonrpc import JsonRpcClient, RpcError, RpcMetrics, RpcTimeout
-from galileo.net._metrics import NetMetrics, ip_label
+from galileo.net._metrics import NetMetrics, TransportFaultCollector, ip_label
 from galileo.net._pacing import Pacer, PacingPolicy
 from galileo.net._transport import (
     ConnectFailed,
@@ -53,6 +53,7 @@ from galileo.net._transport import (
     TransportClosed,
     TransportError,
     TransportErrorKind,
+    TransportFaults,
     TransportTimeout,
     make_transport,
 )
@@ -94,6 +95,8 @@ __all__ = [
     "TransportClosed",
     "TransportError",
     "TransportErrorKind",
+    "TransportFaultCollector",
+    "TransportFaults",
     "TransportTimeout",
     "can_bind",
     "default_route_ip",

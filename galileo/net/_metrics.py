@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
 
 
 def ip_label(ip: str) -> str:
@@ -78,3 +82,41 @@ class NetMetrics:
         children[0].inc()
         if latency_ms is not None:
             children[1].observe(latency_ms)
+
+
+class FaultCounts(Protocol):
+    resets_retried: int
+    resets: int
+    stalls: int
+
+
+class TransportFaultCollector:
+    """``galileo_transport_resets_total{ip,retried}`` and ``galileo_transport_stalls_total{ip}``
+    of the quote transport, read when scraped (nothing is counted twice on the hot path)."""
+
+    def __init__(self, faults: Callable[[], Mapping[str, FaultCounts]]) -> None:
+        self._faults = faults
+
+    def collect(self) -> Iterator[Metric]:
+        resets = CounterMetricFamily(
+            "galileo_transport_resets",
+            "Quote connections reset or closed: retried (a stale keep-alive, sent again on a "
+            "new connection) or not (the request failed).",
+            labels=["ip", "retried"],
+        )
+        stalls = CounterMetricFamily(
+            "galileo_transport_stalls",
+            "Quote requests still waiting for their answer when their deadline (or a stop) "
+            "cancelled them.",
+            labels=["ip"],
+        )
+        for ip, counts in self._faults().items():
+            label = ip_label(ip)
+            resets.add_metric([label, "true"], counts.resets_retried)
+            resets.add_metric([label, "false"], counts.resets)
+            stalls.add_metric([label], counts.stalls)
+        yield resets
+        yield stalls
+
+    def describe(self) -> list[Metric]:
+        return []

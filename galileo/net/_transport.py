@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import logging
 import socket as _stdlib_socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -111,6 +111,10 @@ class QuoteTransport(Protocol):
 
     async def aclose(self) -> None: ...
 
+    def faults(self) -> Mapping[str, TransportFaults]:
+        """Per source IP, the transport faults counted so far (empty when not tracked)."""
+        ...
+
 
 def _origin(base_url: str) -> tuple[str, int, str]:
     parts = urlsplit(base_url)
@@ -165,6 +169,21 @@ class _Connection:
                 raise ConnectionReset("connection closed before a response")
 
 
+@attrs.define
+class TransportFaults:
+    """What went wrong on one source IP's connections, counted (the transport's own view:
+    answers that never arrived are not the API's errors).
+
+    ``resets_retried``: a reused keep-alive connection found dead before any answer byte and
+    the request sent again on a new one; ``resets``: a connection reset or closed that failed
+    the request; ``stalls``: requests still waiting for their answer when their deadline
+    (or a stop) cancelled them."""
+
+    resets_retried: int = 0
+    resets: int = 0
+    stalls: int = 0
+
+
 class ConnectionPool:
     """Keep-alive connections to one origin from one source IP (``""`` = the OS's choice).
 
@@ -189,6 +208,7 @@ class ConnectionPool:
         self._idle: list[_Connection] = []
         self._closed = False
         self.connects = 0
+        self.faults = TransportFaults()
 
     @property
     def idle_connections(self) -> int:
@@ -238,10 +258,15 @@ class ConnectionPool:
                     ok = True
                 except ProtocolError as exc:
                     raise MalformedResponse(str(exc), ip=self.local_ip) from exc
+                except trio.Cancelled:
+                    self.faults.stalls += 1  # still waiting when its deadline (or a stop) came
+                    raise
                 except (trio.BrokenResourceError, ConnectionReset, OSError) as exc:
                     if conn.reused and not conn.parser.started and attempt == 0:
+                        self.faults.resets_retried += 1
                         self._drop_idle()
                         continue  # stale keep-alive connection: retry on a new one
+                    self.faults.resets += 1
                     if isinstance(exc, ConnectionReset):
                         exc.ip = self.local_ip
                         raise
@@ -285,6 +310,10 @@ class FastTransport:
         self._max_connections = max_connections_per_ip
         self._pools: dict[str, ConnectionPool] = {}
         self._closed = False
+
+    def faults(self) -> dict[str, TransportFaults]:
+        """Per source IP, the transport faults counted so far."""
+        return {ip: pool.faults for ip, pool in self._pools.items()}
 
     def pool(self, ip: str) -> ConnectionPool:
         pool = self._pools.get(ip)
@@ -431,6 +460,10 @@ class HttpxTransport:
             headers=tuple((k.lower(), v) for k, v in response.headers.items()),
             body=response.content,
         )
+
+    def faults(self) -> dict[str, TransportFaults]:
+        """Not tracked: httpx hides its connection reuse."""
+        return {}
 
     async def aclose(self) -> None:
         import httpx

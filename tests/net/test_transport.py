@@ -7,6 +7,7 @@ import json
 import pytest
 import trio
 import trio.testing
+from prometheus_client import CollectorRegistry
 
 from galileo.net import (
     ConnectFailed,
@@ -16,6 +17,7 @@ from galileo.net import (
     MalformedResponse,
     QuoteTransport,
     TransportErrorKind,
+    TransportFaultCollector,
     TransportTimeout,
     make_transport,
 )
@@ -131,6 +133,7 @@ async def test_a_silently_closed_idle_connection_is_replaced(raw: RawServers) ->
         with trio.fail_after(5):
             await closed.wait()  # the pooled connection is now dead
         second = await transport.request("", "GET", "/q", deadline=soon())
+        assert transport.faults()[""].resets_retried == 1  # counted, not silent
     finally:
         await transport.aclose()
     assert json.loads(first.body) == {"conn": 0}
@@ -243,3 +246,26 @@ def test_httpx_transport_is_selectable() -> None:
     assert isinstance(https, HttpxTransport)
     with pytest.raises(ValueError):
         make_transport("curl", "http://127.0.0.1:1", connect_timeout=1, max_connections_per_ip=1)
+
+
+async def test_resets_and_stalls_are_counted_per_ip_and_exported(
+    http_server: HttpServerFixture, autojump_clock: trio.testing.MockClock
+) -> None:
+    server, _ = http_server
+    transport = FastTransport(server.url)
+    registry = CollectorRegistry()
+    registry.register(TransportFaultCollector(transport.faults))
+    try:
+        with pytest.raises(ConnectionReset):
+            await transport.request("127.0.0.2", "GET", "/reset", deadline=soon())
+        with pytest.raises(TransportTimeout):
+            await transport.request("127.0.0.2", "GET", "/slow", deadline=soon(2.0))
+
+        def sample(name: str, **labels: str) -> float | None:
+            return registry.get_sample_value(name, {"ip": "127.0.0.2", **labels})
+
+        assert sample("galileo_transport_resets_total", retried="false") == 1
+        assert sample("galileo_transport_resets_total", retried="true") == 0
+        assert sample("galileo_transport_stalls_total") == 1
+    finally:
+        await transport.aclose()
