@@ -23,6 +23,7 @@ from typing import IO, Any, Literal
 from galileo._config import LoggingConfig
 from galileo._secret import Secret, private_dir, private_opener, redact_text
 from galileo.obs._redact import expand_secrets, scrub
+from galileo.obs._repeat import RepeatFilter
 
 LOGGER_NAME = "galileo"
 _CORE_KEYS = ("ts", "level", "logger", "event")
@@ -180,8 +181,10 @@ def configure_logging(
         file_handler = PrivateFileHandler(config.file)
         file_handler.setFormatter(JsonFormatter(secrets))
         handlers.append(file_handler)
+    repeats = RepeatFilter()  # one for all handlers: a repeated warning is held back once
     for handler in handlers:
         setattr(handler, _MARK, True)
+        handler.addFilter(repeats)
         logger.addHandler(handler)
     logger.setLevel(config.level.upper())
     # Our handlers are the output; do not also hand records to whatever the root has.
