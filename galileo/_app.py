@@ -32,6 +32,7 @@ from galileo._config import Config
 from galileo._errors import StartupError
 from galileo._liveview import LiveView
 from galileo._run_report import RunStatus, RunSummary, SimStatus, format_summary
+from galileo._secret import write_private_text
 from galileo._state_lock import StateDirLock
 from galileo.ledger import (
     AsyncLedger,
@@ -54,6 +55,7 @@ from galileo.risk import RiskControl, RiskGate, RiskMetrics
 if TYPE_CHECKING:
     from galileo.jupiter_binary import JupiterSupervisor
     from galileo.sim import World
+    from galileo.tx import Wallet
 
 _log = logging.getLogger("galileo.app")
 
@@ -78,12 +80,22 @@ class App:
     :class:`~galileo._run_report.RunSummary` (printed, ``--summary-json``).
     """
 
-    def __init__(self, config: Config, options: RunOptions, *, out: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        options: RunOptions,
+        *,
+        out: IO[str] | None = None,
+        wallet: Wallet | None = None,
+    ) -> None:
         if config.sim.enabled:
             config = with_sim_source_ips(config, config.sim.source_ips)
         self.config = config
         self.options = options
         self._out = sys.stdout if out is None else out
+        # Unlocked before the run (a keystore's passphrase is asked for before anything
+        # starts); None: the pipeline loads the configured keypair, or the world's.
+        self._wallet = wallet
         self.obs = Observability.create(
             trace_file=config.logging.trace_file, secrets=config.secrets()
         )
@@ -183,7 +195,7 @@ class App:
             return None
         connection = open_readonly(self.ledger_path)
         try:
-            return build_report(connection, since_ms=int(self._started_wall * 1000))
+            return build_report(connection, run_id=self.run_id)
         finally:
             connection.close()
 
@@ -351,6 +363,7 @@ class App:
             clients=self.clients,
             jupiter_ready=self.supervisor,
             run_id=self.run_id,
+            wallet=self._wallet,
         )
         await nursery.start(self._run_pipeline, pipeline)
 
@@ -417,7 +430,7 @@ class App:
         if path:
             target = Path(path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            write_private_text(target, json.dumps(summary, indent=2) + "\n")
         print(format_summary(summary), file=self._out)
         self._out.flush()
 

@@ -27,7 +27,8 @@ from galileo._config_rules import (
     looks_like_pubkey,
     url_problem,
 )
-from galileo._secret import Secret
+from galileo._keystore import PASSPHRASE_ENV_DEFAULT
+from galileo._secret import PUBLIC_ENV_NAMES, Secret, env_secrets
 from galileo._solana import WSOL_MINT
 
 Problem = tuple[str, str]
@@ -147,13 +148,16 @@ class LaunchConfig:
         0, "--update-thread-count; 0 = the binary's default.", ge=0, le=MAX_THREADS
     )
     secrets_in_env: bool = setting(
-        False,
-        "Pass rpc_url, secondary_rpc_urls and the Yellowstone endpoint / x-token through the "
-        "binary's environment instead of argv, so they don't show in `ps`.",
+        True,
+        "Ignored (kept so older files load): rpc_url, secondary_rpc_urls and the Yellowstone "
+        "endpoint / x-token always reach the binary through its environment, never argv.",
     )
     extra_args: list[str] = setting(factory=list, doc="Appended verbatim to the command line.")
     env: dict[str, str] = setting(
-        factory=dict, doc="Extra environment for the child (RUST_LOG=info is always set)."
+        factory=dict,
+        doc="Extra environment for the child (RUST_LOG=info is always set). Values are "
+        "treated as secrets (redacted everywhere) except RUST_LOG and RUST_BACKTRACE.",
+        secret_values=PUBLIC_ENV_NAMES,
     )
 
     def problems(self) -> Iterator[Problem]:
@@ -488,6 +492,15 @@ class ExecutionConfig:
     rpc_url: Secret = _secret(
         "RPC for blockhashes, ALTs, balances; empty = the sim's RPC.", url=True
     )
+    rpc_urls: list[Secret] = setting(
+        factory=list,
+        doc="Primary and fallback RPCs in order (after rpc_url when both are set): a call "
+        "that times out, fails in transport or answers 429/5xx moves on to the next; RPC "
+        "landers send through every one of them.",
+        secret=True,
+        url=True,
+        unique=True,
+    )
     compute_unit_price_micro_lamports: int = setting(1000, "Priority fee price per CU.", ge=0)
     compute_unit_limit_margin_bps: int = setting(
         1000, "Margin added to the API's computeUnitLimit (bps).", ge=0
@@ -516,8 +529,9 @@ class ExecutionConfig:
     )
     create_token_accounts: bool = setting(
         True,
-        "At startup, create missing token accounts for the base and intermediate mints "
-        "(real chain; the simulated world creates them itself).",
+        "At startup, create the wallet's missing associated token accounts for the base, "
+        "intermediate and wallet.extra_mints mints (CreateIdempotent, paid by the wallet); "
+        "false = only report them.",
     )
     tip: TipConfig = setting(factory=TipConfig, doc="Tip policy.")
 
@@ -607,6 +621,27 @@ class RiskConfig:
     failure_streak_pause: int = setting(10, "Pause after this many failed sends in a row.", ge=1)
     pause_s: float = setting(60.0, "How long a guard pause lasts.", ge=0)
     max_inflight: int = setting(4, "Submissions awaiting their outcome at once.", ge=1)
+    max_inflight_lamports: int = setting(
+        0,
+        "Capital guard: the trade sizes of the submissions awaiting their outcome may add up "
+        "to at most this; 0 = no cap.",
+        ge=0,
+    )
+    daily_loss_limit_lamports: int = setting(
+        0,
+        "Capital guard: pause until the next UTC midnight once the realised loss of the UTC "
+        "day exceeds this; 0 = no cap.",
+        ge=0,
+    )
+    min_sol_balance_lamports: int = setting(
+        0,
+        "Capital guard: pause (and alert: galileo_risk_paused, the log) while the wallet's SOL "
+        "balance, read every balance_check_s, is below this; 0 = no floor.",
+        ge=0,
+    )
+    balance_check_s: float = setting(
+        10.0, "Seconds between SOL balance reads for min_sol_balance_lamports.", gt=0
+    )
     kill_switch_file: str = setting(
         "",
         "While this file exists, sending is paused; empty = <state_dir>/PAUSE, the file "
@@ -618,16 +653,71 @@ class RiskConfig:
 
 @attrs.frozen(kw_only=True)
 class WalletConfig:
-    """The signing keypair."""
+    """The signing keypair, and what it must hold before galileo trades (docs/wallet.md)."""
 
     keypair_path: str = setting(
         "",
-        "Solana CLI JSON keypair (must exist, hold 64 numbers and be readable by its owner "
-        "only); empty = the wallet the simulated world creates.",
+        "A Solana CLI JSON keypair (64 numbers) or an encrypted keystore (`galileo wallet "
+        "new | import | encrypt`); must exist and be readable by its owner only. Empty = the "
+        "wallet the simulated world creates.",
     )
     allow_insecure_permissions: bool = setting(
-        False, "Accept a keypair file readable by group/others (otherwise refused)."
+        False,
+        "Accept a keypair, keystore or passphrase file readable by group/others (otherwise "
+        "refused).",
     )
+    passphrase_file: str = setting(
+        "",
+        "File whose first line is the keystore's passphrase (readable by its owner only); "
+        "empty = the environment variable below, else a prompt on a terminal.",
+    )
+    passphrase_env: str = setting(
+        PASSPHRASE_ENV_DEFAULT,
+        "Environment variable holding the keystore's passphrase (removed from the "
+        "environment once read, so no child process inherits it).",
+    )
+    wrap_sol: bool = setting(
+        True,
+        "At startup, wrap SOL into the wallet's wSOL account up to wrap_sol_target_lamports "
+        "(the routes run with wrapAndUnwrapSol=false: a wrapped-SOL base trades from it).",
+    )
+    wrap_sol_target_lamports: int = setting(
+        0,
+        "wSOL the wallet holds once prepared (topped up, never reduced); 0 = the largest "
+        "trade size of the wrapped-SOL base mint, jitter included.",
+        ge=0,
+        le=KERNEL_AMOUNT_MAX,
+    )
+    sol_floor_lamports: int = setting(
+        100_000_000,
+        "SOL never wrapped: kept for fees, tips and rent. A wallet that cannot reach the wSOL "
+        "target above it wraps what it can and says so.",
+        ge=0,
+        le=KERNEL_AMOUNT_MAX,
+    )
+    unwrap_on_exit: bool = setting(
+        False,
+        "When a run ends (after its closing wallet read), close the wSOL account: every "
+        "wrapped lamport and its rent return to SOL.",
+    )
+    extra_mints: list[str] = setting(
+        factory=list,
+        doc="More mints to hold token accounts for: those multi-hop routes pass through "
+        "(besides the base and intermediate mints), e.g. USDC.",
+        pubkey=True,
+        unique=True,
+    )
+    max_new_token_accounts: int = setting(
+        64,
+        "Refuse to start when more token accounts than this are missing (each locks about "
+        "0.002 SOL of rent; an empty intermediate list means every token the API lists); "
+        "0 = no limit.",
+        ge=0,
+    )
+
+    def problems(self) -> Iterator[Problem]:
+        if self.passphrase_env and (reason := env_name_problem(self.passphrase_env)):
+            yield ("passphrase_env", reason)
 
 
 @attrs.frozen(kw_only=True)
@@ -731,10 +821,16 @@ class SimConfig:
         doc="Faults of the Jito face only; a key set here overrides sim.faults for it.",
     )
     wallet_wsol_lamports: int = setting(
-        20_000_000_000,
-        "Wrapped SOL put in the wallet's wSOL token account at start.",
+        0,
+        "Wrapped SOL in the wallet's wSOL token account at start; 0 = no wSOL account (a "
+        "fresh wallet: galileo creates and funds it at startup).",
         ge=0,
         le=SIM_BALANCE_MAX,
+    )
+    wallet_token_accounts: bool = setting(
+        False,
+        "Start the wallet with an empty token account for every token and wrapped SOL (a "
+        "wallet prepared already); false = SOL only.",
     )
     wallet_path: str = setting(
         "", "Where the world writes its wallet keypair; empty = <state_dir>/sim-wallet.json."
@@ -745,6 +841,32 @@ class SimConfig:
     snapshot_poll_interval_ms: int = setting(
         200, "How often a separate Jupiter-face process re-reads pool reserves.", ge=1
     )
+    dflow_port: int = setting(
+        0, "DFlow face; 0 = any free port (`galileo sim` prints its URL).", ge=0, le=65535
+    )
+    dflow_dexes: list[str] = setting(
+        factory=list,
+        doc="DEX labels the DFlow face routes over (each one of sim.dexes); empty = every DEX "
+        "of sim.dexes but the first, so the two aggregators' prices differ.",
+        unique=True,
+    )
+    dflow_quote_rps_per_ip: float = setting(
+        20.0, "DFlow /quote limit per source IP, like the hosted API (429 over); 0 = none.", ge=0
+    )
+    dflow_faults: SimFaultsConfig = setting(
+        factory=SimFaultsConfig,
+        doc="Faults of the DFlow face only; a key set here overrides sim.faults for it "
+        "(its /quote limit is sim.dflow_quote_rps_per_ip, not quote_rps_per_ip).",
+    )
+
+    def dflow_venues(self) -> tuple[str, ...]:
+        """The DEX labels the DFlow face routes over (``dflow_dexes`` or its default)."""
+        return tuple(self.dflow_dexes) if self.dflow_dexes else tuple(self.dexes[1:])
+
+    def problems(self) -> Iterator[Problem]:
+        unknown = [dex for dex in self.dflow_dexes if dex not in self.dexes]
+        if unknown:
+            yield ("dflow_dexes", f"not in sim.dexes: {', '.join(unknown)}")
 
 
 # --- root ---------------------------------------------------------------------------------
@@ -776,8 +898,8 @@ class Config:
                 yield ("jupiter.source", "'sim' needs sim.enabled = true")
             if not self.jupiter.url and not self.jupiter.launch.rpc_url:
                 yield ("jupiter.launch.rpc_url", "required when sim.enabled = false")
-            if not self.execution.rpc_url:
-                yield ("execution.rpc_url", "required when sim.enabled = false")
+            if not self.execution.rpc_url and not self.execution.rpc_urls:
+                yield ("execution.rpc_url", "required when sim.enabled = false (or rpc_urls)")
             if not self.wallet.keypair_path:
                 yield ("wallet.keypair_path", "required when sim.enabled = false")
             if self.landers.jito.enabled and not self.landers.jito.endpoints:
@@ -801,6 +923,7 @@ class Config:
         """Every non-empty secret in the tree (for log redaction)."""
         found: list[Secret] = []
         _collect_secrets(self, found)
+        found.extend(env_secrets(self.jupiter.launch.env))
         return found
 
 

@@ -507,6 +507,10 @@ def _render_table(
         if comments and field.metadata.get("doc"):
             for doc_line in _wrap(field.metadata["doc"]):
                 lines.append(f"# {doc_line}")
+        if redact and field.metadata.get("secret_values") and isinstance(value, dict):
+            # Values of an environment map: secrets unless their name is known to be public.
+            public = field.metadata["secret_values"]
+            value = {k: v if k in public or not v else "***" for k, v in value.items()}
         lines.append(f"{_toml_key(field.name)} = {_toml_value(value, redact=redact)}")
     for name, value, is_array in subtables:
         _render_table(value, [*path, name], lines, redact=redact, comments=comments, array=is_array)

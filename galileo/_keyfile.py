@@ -1,8 +1,10 @@
 """Keypair-file checks shared by ``doctor`` and the wallet loader.
 
-A Solana CLI keypair is the whole wallet: a file that group or others can read is refused
-unless ``wallet.allow_insecure_permissions`` says otherwise (then it is only a warning), and
-one that is not a keypair at all is refused before anything starts.
+The wallet file is a Solana CLI keypair (plaintext: the whole wallet) or a galileo keystore
+(the keypair sealed under a passphrase, :mod:`galileo._keystore`). Either way a file that
+group or others can read is refused unless ``wallet.allow_insecure_permissions`` says
+otherwise (then it is only a warning), and one that is neither is refused before anything
+starts.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import stat
 from pathlib import Path
 
 import attrs
+
+from galileo._keystore import keystore_problem, looks_like_keystore
 
 
 class KeyfileStatus(enum.Enum):
@@ -47,7 +51,7 @@ def check_keypair_file(path: str | Path, *, allow_insecure: bool = False) -> Key
             return KeyfileCheck(
                 KeyfileStatus.INSECURE_ALLOWED,
                 f"{file} is mode {octal} (readable beyond its owner; allowed by "
-                "wallet.allow_insecure_permissions) — run: chmod 600 {file}",
+                f"wallet.allow_insecure_permissions) — run: chmod 600 {file}",
             )
         return KeyfileCheck(
             KeyfileStatus.INSECURE,
@@ -62,19 +66,36 @@ _KEYPAIR_MAX_BYTES = 4096
 other file and is not read whole."""
 
 
+def read_wallet_file(path: str | Path) -> bytes:
+    """The first bytes of a wallet file (enough for any keypair or keystore, and one more:
+    a longer file is neither). Raises ``OSError``."""
+    with Path(path).open("rb") as handle:
+        return handle.read(_KEYPAIR_MAX_BYTES + 1)
+
+
+def is_keystore_file(path: str | Path) -> bool:
+    """Whether the file at ``path`` is (claims to be) an encrypted keystore."""
+    try:
+        return looks_like_keystore(read_wallet_file(path))
+    except OSError:
+        return False
+
+
 def keypair_format_problem(path: str | Path) -> str | None:
-    """Why the file at ``path`` is not a Solana CLI keypair (a JSON array of the 64 bytes of
-    the secret and public key, the public half matching), or None. Never quotes the file:
-    its content is the wallet's secret key."""
+    """Why the file at ``path`` is neither a Solana CLI keypair (a JSON array of the 64 bytes
+    of the secret and public key, the public half matching) nor a well-formed keystore, or
+    None. Never quotes the file: its content is the wallet's secret key."""
     file = Path(path)
     expected = "not a Solana CLI keypair (expected a JSON array of 64 numbers)"
     try:
-        with file.open("rb") as handle:
-            data = handle.read(_KEYPAIR_MAX_BYTES + 1)
+        data = read_wallet_file(file)
     except OSError as exc:
         return f"{file}: cannot read: {exc.strerror or exc}"
     if not data.strip():
         return f"{file} is empty"
+    if looks_like_keystore(data):
+        problem = keystore_problem(data)
+        return f"{file}: not a usable keystore: {problem}" if problem else None
     if len(data) > _KEYPAIR_MAX_BYTES:
         return f"{file}: {expected}"
     try:

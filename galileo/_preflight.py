@@ -25,7 +25,13 @@ from galileo._config import Config
 from galileo._config_load import find_config_path, load_config
 from galileo._config_rules import looks_like_pubkey
 from galileo._errors import ConfigError, ConfigErrors
-from galileo._keyfile import KeyfileStatus, check_keypair_file, keypair_format_problem
+from galileo._keyfile import (
+    KeyfileStatus,
+    check_keypair_file,
+    is_keystore_file,
+    keypair_format_problem,
+)
+from galileo._keystore import passphrase_file_problem
 
 Level = Literal["ok", "warn", "fail"]
 
@@ -160,6 +166,13 @@ def _keypair(config: Config) -> Check:
     problem = keypair_format_problem(path)
     if problem is not None:
         return Check("keypair", "fail", problem, key)
+    passphrase_file = config.wallet.passphrase_file
+    if passphrase_file and is_keystore_file(path):
+        problem = passphrase_file_problem(
+            passphrase_file, allow_insecure=config.wallet.allow_insecure_permissions
+        )
+        if problem is not None:
+            return Check("keypair", "fail", problem, "wallet.passphrase_file")
     if result.status is KeyfileStatus.INSECURE_ALLOWED:
         return Check("keypair", "warn", result.message, key)
     return Check("keypair", "ok", result.message, key)

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from galileo._errors import GalileoError
+from galileo._secret import private_dir
 
 LOCK_FILE_NAME = "galileo.lock"
 
@@ -47,7 +48,7 @@ class StateDirLock:
     def acquire(cls, state_dir: str | os.PathLike[str]) -> StateDirLock:
         """Take the lock (creating the directory), or raise :class:`StateDirBusy` at once."""
         directory = Path(state_dir)
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         fd = os.open(directory / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

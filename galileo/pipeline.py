@@ -24,7 +24,9 @@ import attrs
 import trio
 
 from galileo._config import Config
+from galileo._secret import Secret
 from galileo._solana import WSOL_MINT
+from galileo._wallet_setup import prepare_for_run, unwrap_at_exit
 from galileo.engine import QuoteEngine
 from galileo.execution import ChainReader, Executor, read_wallet_total
 from galileo.landers import Landers, LandingTracker, TipFloor, tip_floor_url
@@ -38,6 +40,9 @@ from galileo.net import (
     IpInventory,
     JsonRpcClient,
     QuoteTransport,
+    RpcError,
+    RpcMetrics,
+    TransportFaultCollector,
     ip_label,
     make_transport,
 )
@@ -49,6 +54,7 @@ from galileo.tx import (
     BlockhashRefresher,
     TxBuilder,
     Wallet,
+    WalletPrep,
 )
 
 _log = logging.getLogger("galileo.pipeline")
@@ -71,9 +77,16 @@ class Endpoints:
     """Where execution talks to: the configured URLs, or the simulated world's faces."""
 
     rpc_url: str
+    """The primary execution RPC."""
     jito_urls: tuple[str, ...]
     wallet_path: str
     sim_jito_url: str | None = None
+    rpc_fallbacks: tuple[str, ...] = ()
+    """Execution RPCs tried after :attr:`rpc_url`, in order."""
+
+    @property
+    def rpc_urls(self) -> tuple[str, ...]:
+        return (self.rpc_url, *self.rpc_fallbacks)
 
     @classmethod
     def resolve(
@@ -86,11 +99,18 @@ class Endpoints:
     ) -> Endpoints:
         """The configured endpoints; against the simulated world its faces fill what the
         configuration leaves empty."""
-        rpc_url = config.execution.rpc_url.reveal() or (sim_rpc_url or "")
+        configured = [config.execution.rpc_url.reveal()] + [
+            url.reveal() for url in config.execution.rpc_urls
+        ]
+        rpc_urls = list(dict.fromkeys(url for url in configured if url)) or [sim_rpc_url or ""]
         jito_urls = (sim_jito_url,) if sim_jito_url else ()
         wallet_path = config.wallet.keypair_path or (sim_wallet_path or "")
         return cls(
-            rpc_url=rpc_url, jito_urls=jito_urls, wallet_path=wallet_path, sim_jito_url=sim_jito_url
+            rpc_url=rpc_urls[0],
+            rpc_fallbacks=tuple(rpc_urls[1:]),
+            jito_urls=jito_urls,
+            wallet_path=wallet_path,
+            sim_jito_url=sim_jito_url,
         )
 
 
@@ -117,6 +137,7 @@ class Pipeline:
     _drain: trio.Event = attrs.field(factory=trio.Event)
     wallet_start: int | None = None
     wallet_end: int | None = None
+    wallet_prep: WalletPrep | None = None
 
     @classmethod
     def build(
@@ -132,12 +153,14 @@ class Pipeline:
         inventory: IpInventory | None = None,
         jupiter_ready: ReadinessGate | None = None,
         run_id: str = "",
+        wallet: Wallet | None = None,
     ) -> Pipeline:
         """Build the shared parts, then the engine and the execution stack over them.
         ``inventory`` replaces source-IP discovery (tests); ``jupiter_ready`` (the Jupiter
         supervisor, when galileo runs Jupiter itself) pauses quoting while Jupiter restarts;
         ``run_id`` prefixes every opportunity id, so ids never repeat across runs that share
-        one ledger."""
+        one ledger; ``wallet``: already unlocked (a keystore opened before the run), else
+        loaded from ``endpoints.wallet_path``."""
         network, execution = config.network, config.execution
         registry, recorder = obs.registry, obs.recorder
         inventory = inventory or IpInventory(
@@ -151,8 +174,15 @@ class Pipeline:
             connect_timeout=network.connect_timeout_ms / 1000,
             max_connections_per_ip=network.max_inflight_per_ip,
         )
+        registry.register(TransportFaultCollector(transport.faults))
         jupiter = JupiterClient.for_config(config, transport, registry=registry, recorder=recorder)
-        rpc = JsonRpcClient.leased(endpoints.rpc_url, clients=clients, leases=allocator)
+        rpc = JsonRpcClient.leased(
+            Secret(endpoints.rpc_url),
+            clients=clients,
+            leases=allocator,
+            fallbacks=[Secret(url) for url in endpoints.rpc_fallbacks],
+            metrics=RpcMetrics(registry),
+        )
         tip = execution.tip
         tip_floor = (
             TipFloor(
@@ -164,8 +194,8 @@ class Pipeline:
             if tip.policy == "floor"
             else None
         )
-        wallet = Wallet.load(
-            endpoints.wallet_path, allow_insecure=config.wallet.allow_insecure_permissions
+        wallet = wallet or Wallet.load(
+            attrs.evolve(config.wallet, keypair_path=endpoints.wallet_path)
         )
         slot_time_s = config.sim.slot_ms / 1000 if config.sim.enabled else 0.4
         blockhashes = BlockhashRefresher(
@@ -195,7 +225,7 @@ class Pipeline:
             registry=registry,
             recorder=recorder,
             jito_urls=endpoints.jito_urls,
-            rpc_urls=[endpoints.rpc_url],
+            rpc_urls=[Secret(url) for url in endpoints.rpc_urls],
         )
         tracker = LandingTracker(
             config.landers,
@@ -264,6 +294,8 @@ class Pipeline:
                 with trio.fail_after(BLOCKHASH_READY_TIMEOUT_S):
                     await services.start(self.blockhashes.run)
                 await services.start(self.tracker.run)
+                if self.config.risk.min_sol_balance_lamports:
+                    services.start_soon(self._watch_sol_balance)
                 await services.start(
                     functools.partial(self.inventory.run, on_change=self.apply_inventory_change)
                 )
@@ -271,10 +303,23 @@ class Pipeline:
                 await self.executor.reconcile(
                     chain_is_new=self._chain_is_new(), slot_time_s=self.tracker.poll_interval_s
                 )
+                # Token accounts and wrapped SOL in place before the opening read, so the
+                # run's wallet delta holds its trades only.
+                self.wallet_prep = await prepare_for_run(
+                    self.config,
+                    self.rpc,
+                    self.wallet,
+                    tokens=self.jupiter,
+                    ip=self.allocator.ips[0],
+                    dry_run=self.executor.risk.dry_run,
+                )
                 self.wallet_start = await self.wallet_total()
                 await self._trade(task_status)
                 with trio.move_on_after(WALLET_READ_TIMEOUT_S):
                     self.wallet_end = await self.wallet_total()
+                await unwrap_at_exit(
+                    self.config, self.rpc, self.wallet, dry_run=self.executor.risk.dry_run
+                )
                 services.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True):
@@ -303,6 +348,19 @@ class Pipeline:
                     extra={"fields": {"stats": self.executor.stats().as_dict()}},
                 )
             trading.cancel_scope.cancel()
+
+    async def _watch_sol_balance(self) -> None:
+        """Feed the risk gate's balance floor: the wallet's SOL every ``balance_check_s``. A
+        read that fails leaves the last known balance (and is logged)."""
+        risk = self.executor.risk
+        owner = self.wallet.pubkey_str
+        while True:
+            try:
+                answer = await self.rpc.call("getBalance", [owner, {"commitment": "confirmed"}])
+                risk.observe_sol_balance(int(answer["value"]))
+            except (RpcError, KeyError, TypeError, ValueError) as exc:
+                _log.warning("sol balance unreadable", extra={"fields": {"error": str(exc)}})
+            await trio.sleep(self.config.risk.balance_check_s)
 
     async def apply_inventory_change(self, change: InventoryChange) -> None:
         """An IP the inventory found starts its own quote crew and lander lanes; an IP that
@@ -346,7 +404,8 @@ class Pipeline:
     def _chain_is_new(self) -> bool:
         """The execution RPC is the embedded simulated world's: its chain lives in this
         process's memory, so nothing an earlier process sent can be on it."""
-        return self.config.sim.enabled and not self.config.execution.rpc_url.reveal()
+        execution = self.config.execution
+        return self.config.sim.enabled and not (execution.rpc_url.reveal() or execution.rpc_urls)
 
 
 def with_sim_source_ips(config: Config, source_ips: Sequence[str]) -> Config:

@@ -21,10 +21,18 @@ from tests.ports import free_port
 SIZE = 1_000_000_000
 
 
+PREPARED_WSOL = 20_000_000_000
+"""wSOL the wallet of :func:`quiet_world` starts with (beside its SOL)."""
+
+
 def quiet_world(tmp_path: Path, **overrides: Any) -> World:
     """A world on free ports, its files under ``tmp_path``, with no spontaneous price moves
-    and no Jito rate limit: each test moves prices and sets limits on purpose."""
+    and no Jito rate limit: each test moves prices and sets limits on purpose. Its wallet is
+    prepared already (every token account, ``PREPARED_WSOL`` of wSOL) unless overridden
+    (``wallet_wsol_lamports=0, wallet_token_accounts=False``: SOL only, like a fresh one)."""
     settings: dict[str, Any] = {
+        "wallet_wsol_lamports": PREPARED_WSOL,
+        "wallet_token_accounts": True,
         "seed": 7,
         "rpc_port": 0,
         "jito_port": 0,

@@ -13,14 +13,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from galileo.cli import _config, _doctor, _jupiter, _ledger, _risk, _run, _sim
+from galileo.cli import _config, _doctor, _jupiter, _ledger, _risk, _run, _sim, _wallet
 from galileo.cli._common import EXIT_USAGE, Handler
 from galileo.cli._failures import run_handler
 
 __all__ = ["build_parser", "main"]
 
 # Command groups, in --help order.
-_COMMAND_MODULES = (_run, _config, _doctor, _jupiter, _sim, _ledger, _risk)
+_COMMAND_MODULES = (_run, _config, _doctor, _wallet, _jupiter, _sim, _ledger, _risk)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -199,7 +199,6 @@ def _args(args: argparse.Namespace) -> int:
             executable=executable,
             filter_mints=mints,
             default_rpc_url=default_rpc_url(config),
-            secrets_in_env=launch.secrets_in_env,
             extra_env=source_env(config),
         )
     except JupiterError as exc:

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from galileo._config import RiskConfig
 from galileo.cli._common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -88,6 +89,7 @@ def _report(args: argparse.Namespace) -> int:
 
     ledger_path: Path
     summary_path: Path | None = Path(args.summary) if args.summary else None
+    risk: RiskConfig | None = None
     if args.ledger and args.summary:
         ledger_path = Path(args.ledger)  # no configuration needed
     else:
@@ -95,6 +97,7 @@ def _report(args: argparse.Namespace) -> int:
         if config is None:
             return EXIT_USAGE
         ledger_path = Path(args.ledger) if args.ledger else default_ledger_path(config.state_dir)
+        risk = config.risk
         if summary_path is None and config.metrics.summary_json:
             candidate = Path(config.metrics.summary_json)
             summary_path = candidate if candidate.is_file() else None
@@ -113,14 +116,44 @@ def _report(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     try:
         report = build_report(conn, since_ms=since_ms, summary=summary, run_id=args.run)
+        today = build_report(conn, since_ms=_utc_midnight_ms(time.time()))
     except (ValueError, sqlite3.Error) as exc:
         print(f"galileo report: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
         conn.close()
+    capital = _capital(risk, today.realised_pnl_lamports)
     if args.json:
-        print(json.dumps({"ledger": str(ledger_path), **report.to_json()}, indent=2))
+        doc = {"ledger": str(ledger_path), **report.to_json(), "capital": capital}
+        print(json.dumps(doc, indent=2))
     else:
         print(f"ledger: {ledger_path}")
         print(format_report(report))
+        print(_format_capital(capital))
     return EXIT_OK
+
+
+def _utc_midnight_ms(epoch_s: float) -> int:
+    return int(epoch_s // 86_400 * 86_400 * 1000)
+
+
+def _capital(risk: RiskConfig | None, day_pnl: int) -> dict[str, int | None]:
+    """The capital guards as configured, with the UTC day's realised PnL from the ledger."""
+    return {
+        "day_pnl_lamports": day_pnl,
+        "daily_loss_limit_lamports": risk.daily_loss_limit_lamports if risk else None,
+        "max_inflight_lamports": risk.max_inflight_lamports if risk else None,
+        "min_sol_balance_lamports": risk.min_sol_balance_lamports if risk else None,
+    }
+
+
+def _format_capital(capital: dict[str, int | None]) -> str:
+    def cap(value: int | None) -> str:
+        return "not configured" if value is None else ("off" if value == 0 else f"{value:,}")
+
+    return (
+        f"capital guards: today (UTC) realised {capital['day_pnl_lamports']:,} lamports, "
+        f"daily loss limit {cap(capital['daily_loss_limit_lamports'])}; "
+        f"in flight at most {cap(capital['max_inflight_lamports'])} lamports; "
+        f"SOL floor {cap(capital['min_sol_balance_lamports'])}"
+    )

@@ -55,11 +55,15 @@ def _run(args: argparse.Namespace) -> int:
     import trio
 
     from galileo._app import App, RunOptions
+    from galileo.tx import Wallet
 
+    # The configured wallet is opened before anything starts: a keystore's passphrase is read
+    # (or asked for) now, and a wrong one exits 2 at once.
+    wallet = Wallet.load(config.wallet) if config.wallet.keypair_path else None
     if args.seed is not None:
         config = attrs.evolve(config, sim=attrs.evolve(config.sim, seed=args.seed))
     options = RunOptions(
         duration_s=args.duration, summary_json=args.summary_json, dry_run=args.dry_run
     )
-    trio.run(App(config, options).run)
+    trio.run(App(config, options, wallet=wallet).run)
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""``galileo sim``: serve the simulated world (Jupiter, Solana RPC and Jito faces)."""
+"""``galileo sim``: serve the simulated world (Jupiter, DFlow, Solana RPC and Jito faces)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ def register(subparsers: Subparsers) -> None:
 
     parser = subparsers.add_parser(
         "sim",
-        help="serve the simulated world (Jupiter, Solana RPC, Jito) on loopback",
-        description="Serve the simulated world: a Jupiter-compatible API, a Solana RPC and a "
-        "Jito block engine over LiteSVM, with a funded wallet. Ctrl-C stops it.",
+        help="serve the simulated world (Jupiter, DFlow, Solana RPC, Jito) on loopback",
+        description="Serve the simulated world: a Jupiter-compatible API, a DFlow-compatible "
+        "swap API, a Solana RPC and a Jito block engine over LiteSVM, with a funded wallet. "
+        "Ctrl-C stops it.",
     )
     add_world_arguments(parser)
     parser.set_defaults(handler=_handle)

@@ -14,6 +14,13 @@ per window that lifted after ``pause_s`` alone would allow ``max_loss`` every ``
 Failure streak: ``failure_streak_pause`` failed sends in a row (no landing in between) pause
 sending for ``pause_s``; the streak then starts again from zero.
 
+Capital guards (each 0 = off): ``max_inflight_lamports`` caps the trade sizes awaiting their
+outcome, summed (an opportunity that would take the sum over is skipped); the realised PnL of
+the UTC day (wall clock) beyond ``-daily_loss_limit_lamports`` pauses sending until the next
+UTC midnight; a SOL balance below ``min_sol_balance_lamports`` (fed by
+:meth:`RiskGate.observe_sol_balance`, read by the pipeline every ``balance_check_s``) pauses
+sending until a read shows it back above.
+
 Time is ``trio.current_time()`` (injectable), so tests drive it with a ``MockClock``.
 """
 
@@ -22,6 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -52,12 +60,14 @@ class InflightSlot:
     ``with slot:`` / ``async with slot:`` (released on exit). Hand it to whatever task
     learns the outcome (the landing tracker) and release it there."""
 
-    __slots__ = ("_gate", "_released", "dry_run")
+    __slots__ = ("_gate", "_released", "dry_run", "lamports")
 
-    def __init__(self, gate: RiskGate, *, dry_run: bool) -> None:
+    def __init__(self, gate: RiskGate, *, dry_run: bool, lamports: int = 0) -> None:
         self._gate = gate
         self._released = False
         self.dry_run = dry_run
+        self.lamports = lamports
+        """The trade size this slot holds against ``max_inflight_lamports``."""
 
     @property
     def released(self) -> bool:
@@ -66,7 +76,7 @@ class InflightSlot:
     def release(self) -> None:
         if not self._released:
             self._released = True
-            self._gate._release()
+            self._gate._release(self.lamports)
 
     def __enter__(self) -> InflightSlot:
         return self
@@ -96,7 +106,8 @@ class RiskGate:
 
     ``control``: the operator's pause/stop files (``None``: only ``risk.kill_switch_file``,
     if set, is watched as a pause file). ``metrics``: ``RiskMetrics`` on the app's registry.
-    ``clock``: seconds, monotonic (``trio.current_time`` by default).
+    ``clock``: seconds, monotonic (``trio.current_time`` by default); ``wall_clock``: seconds
+    since the epoch, for the UTC day of the daily loss cap.
     """
 
     def __init__(
@@ -107,6 +118,7 @@ class RiskGate:
         metrics: RiskMetrics | None = None,
         clock: Callable[[], float] = trio.current_time,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         if control is None and config.kill_switch_file:
@@ -119,6 +131,11 @@ class RiskGate:
         """Set when the operator asked this instance to stop (the app shuts down on it)."""
 
         self._inflight = 0
+        self._inflight_lamports = 0
+        self._wall_clock = wall_clock
+        self._day = _utc_day(wall_clock())
+        self._day_pnl = 0
+        self._sol_balance: int | None = None
         self._operator_paused = False
         self._operator_reason: str | None = None
         self._stopped = False
@@ -161,7 +178,7 @@ class RiskGate:
         )
         if isinstance(decision, Skip):
             return decision
-        return self._acquire(dry_run=decision.dry_run)
+        return self._acquire(dry_run=decision.dry_run, lamports=size)
 
     def blocked(self) -> SkipReason | None:
         """Why sending is held back right now (``None``: it is not). Call it just before
@@ -189,14 +206,18 @@ class RiskGate:
         """``async with gate.slot():`` — same as ``acquire()`` (raises when full)."""
         return self.acquire()
 
-    def _acquire(self, *, dry_run: bool) -> InflightSlot:
+    def _acquire(self, *, dry_run: bool, lamports: int = 0) -> InflightSlot:
         self._inflight += 1
+        self._inflight_lamports += lamports
         self._metrics.inflight.set(self._inflight)
-        return InflightSlot(self, dry_run=dry_run)
+        self._metrics.inflight_lamports.set(self._inflight_lamports)
+        return InflightSlot(self, dry_run=dry_run, lamports=lamports)
 
-    def _release(self) -> None:
+    def _release(self, lamports: int = 0) -> None:
         self._inflight -= 1
+        self._inflight_lamports -= lamports
         self._metrics.inflight.set(self._inflight)
+        self._metrics.inflight_lamports.set(self._inflight_lamports)
 
     # -- outcomes --------------------------------------------------------------------------
 
@@ -228,6 +249,41 @@ class RiskGate:
         if -self._window_sum > self.config.max_loss_lamports and now >= self._loss_pause_until:
             self._loss_pause_until = now + self.config.pause_s
             self._engaged(PauseCause.LOSS_LIMIT, window_pnl=self._window_sum)
+        self._roll_day()
+        was_over = self._day_loss_exceeded()
+        self._day_pnl += realised_lamports
+        self._metrics.day_pnl.set(self._day_pnl)
+        if self._day_loss_exceeded() and not was_over:
+            self._engaged(PauseCause.DAILY_LOSS, day_pnl=self._day_pnl)
+
+    def observe_sol_balance(self, lamports: int) -> None:
+        """The wallet's SOL balance, just read (the balance floor's measure)."""
+        floor = self.config.min_sol_balance_lamports
+        was_below = self._below_floor()
+        self._sol_balance = lamports
+        self._metrics.sol_balance.set(lamports)
+        if self._below_floor() and not was_below:
+            self._engaged(PauseCause.BALANCE_FLOOR, sol_balance=lamports, floor=floor)
+        elif was_below and not self._below_floor():
+            _log.warning(
+                "risk balance back above the floor",
+                extra={"fields": {"sol_balance": lamports, "floor": floor}},
+            )
+
+    def _roll_day(self) -> None:
+        day = _utc_day(self._wall_clock())
+        if day != self._day:
+            self._day = day
+            self._day_pnl = 0
+            self._metrics.day_pnl.set(0)
+
+    def _day_loss_exceeded(self) -> bool:
+        limit = self.config.daily_loss_limit_lamports
+        return limit > 0 and -self._day_pnl > limit
+
+    def _below_floor(self) -> bool:
+        floor = self.config.min_sol_balance_lamports
+        return floor > 0 and self._sol_balance is not None and self._sol_balance < floor
 
     # -- operator --------------------------------------------------------------------------
 
@@ -252,6 +308,12 @@ class RiskGate:
             window_pnl_lamports=self._window_sum,
             loss_pause_remaining_s=max(0.0, self._loss_pause_until - now),
             streak_pause_remaining_s=max(0.0, self._streak_pause_until - now),
+            inflight_lamports=self._inflight_lamports,
+            max_inflight_lamports=self.config.max_inflight_lamports,
+            day_pnl_lamports=self._day_pnl,
+            daily_loss_limit_lamports=self.config.daily_loss_limit_lamports,
+            sol_balance_lamports=self._sol_balance,
+            min_sol_balance_lamports=self.config.min_sol_balance_lamports,
         )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -289,6 +351,9 @@ class RiskGate:
             return Skip(causes[0].skip_reason)
         if self._inflight >= self.config.max_inflight:
             return Skip(SkipReason.INFLIGHT_CAP, f"{self._inflight} in flight")
+        cap = self.config.max_inflight_lamports
+        if cap and self._inflight_lamports + size > cap:
+            return Skip(SkipReason.INFLIGHT_LAMPORTS, f"{self._inflight_lamports} + {size} > {cap}")
         return Allow(dry_run=self.config.dry_run)
 
     def _causes(self, now: float) -> tuple[PauseCause, ...]:
@@ -306,6 +371,11 @@ class RiskGate:
                 causes.append(PauseCause.LOSS_LIMIT)
         if now < self._streak_pause_until:
             causes.append(PauseCause.FAILURE_STREAK)
+        self._roll_day()
+        if self._day_loss_exceeded():
+            causes.append(PauseCause.DAILY_LOSS)
+        if self._below_floor():
+            causes.append(PauseCause.BALANCE_FLOOR)
         paused = bool(causes)
         if paused != self._paused_gauge:
             self._paused_gauge = paused
@@ -361,3 +431,8 @@ class RiskGate:
     def _engaged(self, cause: PauseCause, **fields: object) -> None:
         self._metrics.pauses.labels(cause=cause.value).inc()
         _log.warning("risk paused", extra={"fields": {"cause": cause.value, **fields}})
+
+
+def _utc_day(epoch_s: float) -> int:
+    """Days since the epoch, UTC: the daily loss cap resets when this changes."""
+    return int(epoch_s // 86_400)

@@ -27,6 +27,22 @@ class RiskMetrics:
             "Submissions awaiting their outcome (bounded by risk.max_inflight).",
             registry=registry,
         )
+        self.inflight_lamports = Gauge(
+            "galileo_risk_inflight_lamports",
+            "Trade sizes of the submissions awaiting their outcome, summed (bounded by "
+            "risk.max_inflight_lamports).",
+            registry=registry,
+        )
+        self.day_pnl = Gauge(
+            "galileo_risk_day_pnl_lamports",
+            "Realised PnL of the current UTC day (the daily loss cap's measure).",
+            registry=registry,
+        )
+        self.sol_balance = Gauge(
+            "galileo_wallet_sol_lamports",
+            "The wallet's SOL balance at the last read (risk.min_sol_balance_lamports).",
+            registry=registry,
+        )
         self.pauses = Counter(
             "galileo_risk_pauses_total",
             "Times a pause engaged, by cause.",

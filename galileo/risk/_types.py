@@ -25,6 +25,9 @@ class SkipReason(enum.StrEnum):
     LOSS_LIMIT = "loss_limit"  # realised loss over the window exceeds max_loss_lamports
     FAILURE_STREAK = "failure_streak"  # failure_streak_pause failed sends in a row
     INFLIGHT_CAP = "inflight_cap"  # max_inflight submissions already awaiting their outcome
+    INFLIGHT_LAMPORTS = "inflight_lamports"  # the size would take max_inflight_lamports over
+    DAILY_LOSS = "daily_loss"  # the UTC day's realised loss exceeds daily_loss_limit_lamports
+    BALANCE_FLOOR = "balance_floor"  # the SOL balance is below min_sol_balance_lamports
 
 
 class PauseCause(enum.StrEnum):
@@ -34,6 +37,8 @@ class PauseCause(enum.StrEnum):
     OPERATOR = "operator"
     LOSS_LIMIT = "loss_limit"
     FAILURE_STREAK = "failure_streak"
+    DAILY_LOSS = "daily_loss"
+    BALANCE_FLOOR = "balance_floor"
 
     @property
     def skip_reason(self) -> SkipReason:
@@ -45,6 +50,8 @@ _SKIP_FOR_CAUSE = {
     PauseCause.OPERATOR: SkipReason.PAUSED,
     PauseCause.LOSS_LIMIT: SkipReason.LOSS_LIMIT,
     PauseCause.FAILURE_STREAK: SkipReason.FAILURE_STREAK,
+    PauseCause.DAILY_LOSS: SkipReason.DAILY_LOSS,
+    PauseCause.BALANCE_FLOOR: SkipReason.BALANCE_FLOOR,
 }
 
 
@@ -92,6 +99,14 @@ class RiskState:
     window_pnl_lamports: int
     loss_pause_remaining_s: float
     streak_pause_remaining_s: float
+    inflight_lamports: int = 0
+    max_inflight_lamports: int = 0
+    day_pnl_lamports: int = 0
+    """Realised PnL of the current UTC day."""
+    daily_loss_limit_lamports: int = 0
+    sol_balance_lamports: int | None = None
+    """The last SOL balance read (None: not read yet, or no floor configured)."""
+    min_sol_balance_lamports: int = 0
 
     @property
     def paused(self) -> bool:
@@ -110,4 +125,10 @@ class RiskState:
             "window_pnl_lamports": self.window_pnl_lamports,
             "loss_pause_remaining_s": round(self.loss_pause_remaining_s, 3),
             "streak_pause_remaining_s": round(self.streak_pause_remaining_s, 3),
+            "inflight_lamports": self.inflight_lamports,
+            "max_inflight_lamports": self.max_inflight_lamports,
+            "day_pnl_lamports": self.day_pnl_lamports,
+            "daily_loss_limit_lamports": self.daily_loss_limit_lamports,
+            "sol_balance_lamports": self.sol_balance_lamports,
+            "min_sol_balance_lamports": self.min_sol_balance_lamports,
         }

@@ -136,6 +136,7 @@ class Chain:
         wallet_lamports: int,
         wallet_wsol: int,
         start_time: float,
+        wallet_token_accounts: bool = False,
     ) -> None:
         self.market = market
         self.dynamics = dynamics
@@ -155,11 +156,11 @@ class Chain:
         self.alt_address = derived_pubkey(seed, "address-lookup-table")
         self._remember_blockhash(self.slot)
         self._rent_token = self.svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN)
-        self._setup(wallet_lamports, wallet_wsol)
+        self._setup(wallet_lamports, wallet_wsol, wallet_token_accounts)
 
     # --- setup ----------------------------------------------------------------------------
 
-    def _setup(self, wallet_lamports: int, wallet_wsol: int) -> None:
+    def _setup(self, wallet_lamports: int, wallet_wsol: int, token_accounts: bool) -> None:
         svm = self.svm
         wallet = self.wallet.pubkey()
         supply: dict[str, int] = {mint: 0 for mint in self.market.tokens}
@@ -178,9 +179,13 @@ class Chain:
             )
             svm.set_account(Pubkey.from_string(mint), _account(rent_mint, bytes(data), _TOKEN))
         svm.set_account(wallet, _account(wallet_lamports, b"", _SYSTEM))
+        # A fresh wallet holds SOL only (the bot creates its token accounts and wraps SOL);
+        # a prepared one has every token account, and wSOL when asked for.
         for mint in self.market.tokens:
-            amount = wallet_wsol if mint == WSOL_MINT else 0
-            self._write_token_account(ata(wallet, mint), mint, wallet, amount, delegate=None)
+            native = mint == WSOL_MINT
+            if token_accounts or (native and wallet_wsol):
+                amount = wallet_wsol if native else 0
+                self._write_token_account(ata(wallet, mint), mint, wallet, amount, delegate=None)
         for pool in self.market.pools:
             self._write_vaults(pool)
         rent_zero = svm.minimum_balance_for_rent_exemption(0)

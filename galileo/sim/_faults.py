@@ -20,7 +20,7 @@ from galileo._httpserver import Handler, Request, Response
 
 _log = logging.getLogger("galileo.sim")
 
-FACES = ("jupiter", "rpc", "jito")
+FACES = ("jupiter", "dflow", "rpc", "jito")
 
 
 def faults_for(config: SimConfig, face: str) -> SimFaultsConfig:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import cattrs
 import trio
 
@@ -282,6 +283,9 @@ def add_world_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jupiter-port", type=int, help="Jupiter face port (0 = any free).")
     p.add_argument("--rpc-port", type=int, help="Solana RPC face port (0 = any free).")
     p.add_argument("--jito-port", type=int, help="Jito face port (0 = any free).")
+    p.add_argument(
+        "--dflow-port", type=int, help="DFlow face port (0 = any free; default: sim.dflow_port)."
+    )
     p.add_argument("--wallet-path", help="Where to write the wallet keypair.")
     p.add_argument(
         "--no-jupiter",
@@ -308,6 +312,8 @@ def run_world(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     sim: SimConfig = config.sim
+    if args.dflow_port is not None:
+        sim = attrs.evolve(sim, dflow_port=args.dflow_port)
     try:
         ensure_loopback(f"http://{sim.host}", "sim.host")
     except ConfigError as exc:
@@ -364,6 +370,7 @@ async def _world_main(
         await nursery.start(world.run)
         if serve_jupiter:
             print(f"jupiter  {world.jupiter_url}", flush=True)
+        print(f"dflow    {world.dflow_url}", flush=True)
         print(f"rpc      {world.rpc_url}", flush=True)
         print(f"jito     {world.jito_url}", flush=True)
         print(f"wallet   {world.wallet_path}  ({world.wallet_pubkey})", flush=True)

@@ -1,4 +1,4 @@
-"""``World``: the market, the chain and the three faces in one trio task group."""
+"""``World``: the market, the chain and the four faces in one trio task group."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from galileo._httpserver import HttpServer, Response
 from galileo._secret import private_dir
 from galileo.sim._chain import Chain
 from galileo.sim._constants import JITO_TIP_ACCOUNTS, WSOL_MINT, derived_keypair
+from galileo.sim._dflow import DflowFace, dflow_faults, rate_limited_response
 from galileo.sim._faults import FaultInjector, faults_for, retry_after_headers
 from galileo.sim._jito import JitoFace
 from galileo.sim._jupiter import JupiterFace, JupiterOptions
@@ -52,7 +53,7 @@ class WalletBalances:
 
 
 class _LocalChainView:
-    """The Jupiter face's view of the chain when it runs in the world's process."""
+    """The aggregator faces' view of the chain when they run in the world's process."""
 
     def __init__(self, world: World) -> None:
         self._world = world
@@ -94,6 +95,7 @@ class World:
     Ports: ``None`` = the configured default, ``0`` = any free port. ``jupiter_port=None``
     with ``serve_jupiter=False`` serves only the RPC and Jito faces (the Jupiter face then
     runs as its own process: ``python -m galileo.sim jupiter --rpc-url <world.rpc_url>``).
+    The DFlow face is always served, on ``sim.dflow_port`` (default: any free port).
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class World:
             wallet_lamports=cfg.wallet_lamports,
             wallet_wsol=cfg.wallet_wsol_lamports,
             start_time=0.0,
+            wallet_token_accounts=cfg.wallet_token_accounts,
         )
         self._started = False
         self.rpc = RpcFace(self.chain, sync=self.sync, market_cache=self.market_cache)
@@ -171,6 +174,12 @@ class World:
             self.market,
             _LocalChainView(self),
             JupiterOptions(allow_circular_arbitrage=allow_circular_arbitrage),
+            before_request=self.sync,
+        )
+        self.dflow = DflowFace(
+            self.market,
+            _LocalChainView(self),
+            venues=cfg.dflow_venues(),
             before_request=self.sync,
         )
         self._scopes: dict[str, trio.CancelScope] = {}
@@ -192,16 +201,17 @@ class World:
         ]
         if self.serve_jupiter:
             faces.append(("jupiter", self.jupiter.handle, self.jupiter_port, frozenset({"/quote"})))
+        faces.append(("dflow", self.dflow.handle, cfg.dflow_port, frozenset({"/quote"})))
         async with trio.open_nursery() as nursery:
             for name, handler, port, limited in faces:
                 scope = trio.CancelScope()
                 self._scopes[name] = scope
                 injector = FaultInjector(
-                    faults_for(cfg, name),
+                    dflow_faults(cfg) if name == "dflow" else faults_for(cfg, name),
                     seed=cfg.seed,
                     face=name,
                     limited_paths=limited,
-                    limited_response=_quote_429 if name == "jupiter" else None,
+                    limited_response=_LIMITED_RESPONSES.get(name),
                     on_crash=scope.cancel,
                 )
                 self.faults[name] = injector
@@ -219,6 +229,7 @@ class World:
                 extra={
                     "fields": {
                         "jupiter": self.jupiter_url if self.serve_jupiter else None,
+                        "dflow": self.dflow_url,
                         "rpc": self.rpc_url,
                         "jito": self.jito_url,
                         "wallet": str(self.wallet_path),
@@ -284,6 +295,10 @@ class World:
         return self._url("jupiter")
 
     @property
+    def dflow_url(self) -> str:
+        return self._url("dflow")
+
+    @property
     def wallet_pubkey(self) -> Pubkey:
         return self.wallet.pubkey()
 
@@ -341,3 +356,7 @@ def _quote_429(retry_after_ms: int) -> Response:
         status=429,
         headers=retry_after_headers(retry_after_ms),
     )
+
+
+_LIMITED_RESPONSES = {"jupiter": _quote_429, "dflow": rate_limited_response}
+"""The 429 each face's /quote limit answers with, in that API's shape."""

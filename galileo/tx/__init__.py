@@ -2,9 +2,10 @@
 swap + tip + cleanup → v0 message with lookup tables → size check → signed bytes.
 
 Also the pieces every builder shares: the wallet (:class:`Wallet`), the blockhash refresher
-(:class:`BlockhashRefresher`), the lookup-table cache (:class:`AltCache`) and the startup
-token-account check (:class:`TokenAccounts`), and :func:`get_multiple_accounts` over the
-shared :class:`galileo.net.JsonRpcClient`. See docs/transactions.md.
+(:class:`BlockhashRefresher`), the lookup-table cache (:class:`AltCache`), the wallet's
+startup preparation (:func:`prepare_wallet`: token accounts, wrapped SOL) and
+:func:`get_multiple_accounts` over the shared :class:`galileo.net.JsonRpcClient`. See
+docs/transactions.md and docs/wallet.md.
 """
 
 from galileo._solana import JITO_TIP_ACCOUNTS
@@ -21,6 +22,7 @@ from galileo.tx._errors import (
 )
 from galileo.tx._metrics import TxMetrics
 from galileo.tx._rpc import AccountData, get_multiple_accounts
+from galileo.tx._submit import WalletTxError
 from galileo.tx._token_accounts import (
     TokenAccounts,
     TokenAccountsError,
@@ -29,6 +31,15 @@ from galileo.tx._token_accounts import (
     create_ata_idempotent,
 )
 from galileo.tx._wallet import Wallet
+from galileo.tx._wallet_prep import (
+    TokenAccountStatus,
+    WalletPlan,
+    WalletPrep,
+    WalletStatus,
+    prepare_wallet,
+    unwrap_sol,
+    wallet_status,
+)
 
 __all__ = [
     "ADDRESS_LOOKUP_TABLE_PROGRAM_ID",
@@ -42,6 +53,7 @@ __all__ = [
     "BlockhashRefresher",
     "BlockhashSource",
     "BlockhashStale",
+    "TokenAccountStatus",
     "TokenAccounts",
     "TokenAccountsError",
     "TokenAccountsReport",
@@ -51,7 +63,14 @@ __all__ = [
     "Wallet",
     "WalletError",
     "WalletErrorKind",
+    "WalletPlan",
+    "WalletPrep",
+    "WalletStatus",
+    "WalletTxError",
     "associated_token_address",
     "create_ata_idempotent",
     "get_multiple_accounts",
+    "prepare_wallet",
+    "unwrap_sol",
+    "wallet_status",
 ]

@@ -2,29 +2,34 @@
 
 Swaps are requested with ``wrapAndUnwrapSol=false`` and ``useSharedAccounts=false``, so
 the wallet's associated token account (ATA) must exist for every mint a route touches —
-including wrapped SOL, funded with the SOL to trade. ``prepare`` reads them all, and with
-``create=True`` creates the missing ones (idempotent ATA creation, confirmed before it
-returns); otherwise it reports what is missing.
+including wrapped SOL, funded with the SOL to trade (:mod:`galileo.tx._wallet_prep`).
+``prepare`` reads them all, and with ``create=True`` creates the missing ones
+(``CreateIdempotent``, as many to a transaction as fit the packet, confirmed before it
+returns); otherwise it reports what is missing. Creating an account that exists is a no-op,
+so a second preparation creates nothing.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Sequence
-from typing import Literal
 
 import attrs
-import trio
-from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
-from solders.message import MessageV0
 from solders.pubkey import Pubkey
-from solders.transaction import VersionedTransaction
 
-from galileo.net import JsonRpcClient, RpcError
+from galileo._errors import ConfigError
+from galileo.net import JsonRpcClient
 from galileo.tx._errors import TxError
 from galileo.tx._rpc import get_multiple_accounts
+from galileo.tx._submit import (
+    Commitment,
+    WalletTxError,
+    latest_blockhash,
+    pack,
+    send_and_confirm,
+    with_retries,
+)
 from galileo.tx._wallet import Wallet
 
 _log = logging.getLogger("galileo.tx")
@@ -34,8 +39,6 @@ TOKEN_2022_PROGRAM_ID = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
 ASSOCIATED_TOKEN_PROGRAM_ID = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
 SYSTEM_PROGRAM_ID = "11111111111111111111111111111111"
 _TOKEN_PROGRAMS = frozenset({TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID})
-_CREATES_PER_TX = 6
-_LEVELS = {"processed": 0, "confirmed": 1, "finalized": 2}
 
 
 def associated_token_address(
@@ -105,19 +108,23 @@ class TokenAccounts:
         mints: Sequence[str],
         *,
         create: bool = False,
+        max_create: int = 0,
+        cu_price: int = 0,
         timeout_s: float = 60.0,
         poll_interval_s: float = 0.5,
-        commitment: Literal["processed", "confirmed", "finalized"] = "confirmed",
+        commitment: Commitment = "confirmed",
     ) -> TokenAccountsReport:
         """Read the ATAs of ``mints`` (deduplicated, order kept); with ``create``, create the
-        missing ones in transactions paid by the wallet and wait until they reach
-        ``commitment``.
+        missing ones in transactions paid by the wallet (``cu_price``: their priority fee, in
+        micro-lamports per compute unit) and wait until they reach ``commitment``.
 
-        Raises :class:`TokenAccountsError` if creation does not confirm in ``timeout_s``,
-        :class:`~galileo.net.RpcError` if the RPC fails.
+        Raises :class:`~galileo._errors.ConfigError` (``wallet.max_new_token_accounts``) when
+        more than ``max_create`` (> 0) are missing, :class:`TokenAccountsError` if creation
+        fails or does not confirm in ``timeout_s``, :class:`~galileo.net.RpcError` if the RPC
+        fails.
         """
         wanted = list(dict.fromkeys(mints))
-        mint_accounts = await get_multiple_accounts(rpc, wanted)
+        mint_accounts = await with_retries(get_multiple_accounts, rpc, wanted)
         programs: dict[str, str] = {}
         unknown: list[str] = []
         for mint, account in zip(wanted, mint_accounts, strict=True):
@@ -132,13 +139,35 @@ class TokenAccounts:
         existing = [m for m in accounts if m not in missing]
         created: list[str] = []
         if missing and create:
-            with trio.move_on_after(timeout_s) as scope:
-                await _create(rpc, wallet, missing, programs, poll_interval_s, commitment)
+            if 0 < max_create < len(missing):
+                raise ConfigError(
+                    "wallet.max_new_token_accounts",
+                    f"{len(missing)} token accounts are missing, more than {max_create}: list "
+                    "the intermediate mints (an empty list means every token the API lists) "
+                    "or raise the limit",
+                )
+            owner = wallet.pubkey
+            groups = [
+                [create_ata_idempotent(owner, owner, Pubkey.from_string(m), programs[m])]
+                for m in missing
+            ]
+            try:
+                transactions = pack(wallet, groups, await latest_blockhash(rpc), cu_price=cu_price)
+                await send_and_confirm(
+                    rpc,
+                    transactions,
+                    what="creating token accounts",
+                    commitment=commitment,
+                    poll_interval_s=poll_interval_s,
+                    timeout_s=timeout_s,
+                )
+            except WalletTxError as exc:
+                still = await _missing(rpc, {m: accounts[m] for m in missing})
+                raise TokenAccountsError(str(exc), still) from None
             still = await _missing(rpc, {m: accounts[m] for m in missing})
-            if scope.cancelled_caught or still:
+            if still:
                 raise TokenAccountsError(
-                    f"token accounts not confirmed within {timeout_s}s: {', '.join(still)}",
-                    still,
+                    f"token accounts still missing after creation: {', '.join(still)}", still
                 )
             created, missing = missing, []
         report = TokenAccountsReport(
@@ -164,47 +193,5 @@ class TokenAccounts:
 
 
 async def _missing(rpc: JsonRpcClient, accounts: dict[str, str]) -> list[str]:
-    found = await get_multiple_accounts(rpc, list(accounts.values()))
+    found = await with_retries(get_multiple_accounts, rpc, list(accounts.values()))
     return [m for m, acct in zip(accounts, found, strict=True) if acct is None]
-
-
-async def _create(
-    rpc: JsonRpcClient,
-    wallet: Wallet,
-    mints: list[str],
-    programs: dict[str, str],
-    poll_interval_s: float,
-    commitment: str,
-) -> None:
-    result = await rpc.call("getLatestBlockhash", [{"commitment": "confirmed"}])
-    try:
-        blockhash = Hash.from_string(result["value"]["blockhash"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RpcError("getLatestBlockhash", f"unexpected result: {exc}", status=200) from None
-    signatures: list[str] = []
-    for start in range(0, len(mints), _CREATES_PER_TX):
-        chunk = mints[start : start + _CREATES_PER_TX]
-        ixs = [
-            create_ata_idempotent(wallet.pubkey, wallet.pubkey, Pubkey.from_string(m), programs[m])
-            for m in chunk
-        ]
-        message = MessageV0.try_compile(wallet.pubkey, ixs, [], blockhash)
-        tx = VersionedTransaction(message, [wallet.keypair])
-        encoded = base64.b64encode(bytes(tx)).decode("ascii")
-        signature = await rpc.call("sendTransaction", [encoded, {"encoding": "base64"}])
-        signatures.append(str(signature))
-        _log.info("creating token accounts", extra={"fields": {"mints": chunk, "tx": signature}})
-    pending = set(signatures)
-    while pending:
-        result = await rpc.call("getSignatureStatuses", [sorted(pending)])
-        for signature, status in zip(sorted(pending), result.get("value") or [], strict=False):
-            if status is None:
-                continue
-            if status.get("err") is not None:
-                raise TokenAccountsError(
-                    f"token account creation {signature} failed: {status['err']}", mints
-                )
-            if _LEVELS.get(status.get("confirmationStatus"), -1) >= _LEVELS[commitment]:
-                pending.discard(signature)
-        if pending:
-            await trio.sleep(poll_interval_s)

@@ -110,6 +110,20 @@ def test_config_show_redacts_the_tip_floor_url_and_the_jito_endpoints(tmp_path: 
     assert 'endpoints = ["https://ny.jito.example.com/***"]' in result.stdout
 
 
+def test_config_show_masks_the_jupiter_environment_values_but_public_names(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "galileo.toml"
+    config.write_text(
+        '[jupiter.launch.env]\nJUPITER_LICENSE_KEY = "PLANTEDENVVALUE789"\nRUST_LOG = "debug"\n'
+    )
+    result = galileo("config", "show", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "PLANTEDENVVALUE789" not in result.stdout
+    assert 'JUPITER_LICENSE_KEY = "***"' in result.stdout
+    assert 'RUST_LOG = "debug"' in result.stdout
+
+
 def test_doctor_passes_on_defaults_and_reports_the_backend(tmp_path: Path) -> None:
     result = galileo("doctor", "--json", cwd=tmp_path, env=free_ports_env())
     checks = {c["name"]: c for c in json.loads(result.stdout)}

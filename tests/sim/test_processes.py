@@ -204,6 +204,7 @@ async def test_acceptance_a_circular_route_through_galileo_sim_lands_exactly(
     config = tmp_path / "galileo.toml"
     config.write_text(
         "[sim]\ndrift_bps_per_s = 0\ndislocation_rate_per_s = 0.0\njito_rps_per_ip = 0.0\n"
+        "wallet_wsol_lamports = 20000000000\nwallet_token_accounts = true\n"
     )
     wallet_file = tmp_path / "w.json"
     command = [
