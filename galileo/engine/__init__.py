@@ -1,7 +1,7 @@
 """The quote engine: per-IP workers quoting buy+sell batches, the profit evaluation, and
 the hand-off of each profitable pair to the execution stage (docs/quote-engine.md)."""
 
-from galileo.engine._dispatcher import Dispatcher
+from galileo.engine._dispatcher import Dispatcher, LegPair
 from galileo.engine._engine import QuoteEngine
 from galileo.engine._evaluate import DEFAULT_COMPUTE_UNIT_LIMIT, Evaluator
 from galileo.engine._metrics import EngineMetrics
@@ -14,5 +14,6 @@ __all__ = [
     "EngineStats",
     "Evaluator",
     "IpStats",
+    "LegPair",
     "QuoteEngine",
 ]

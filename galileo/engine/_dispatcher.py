@@ -13,14 +13,20 @@ cancel scope with the batch deadline. Pacing happens before the deadline starts,
 for a turn never counts as a timeout and the sell leg never waits behind other batches. The
 pair is evaluated immediately and a profitable one is sent to the execution stage right away
 (a trio memory channel), never at the end of a round.
+
+Venue pairs (multi-leg): each batch is quoted on the next :class:`LegPair` in turn — the buy
+leg on one provider, the sell leg on another. The lease is taken for the buy venue's lane;
+each leg is paced, and its answer recorded, on its own venue's lane of the same IP.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter as Tally
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import attrs
 import trio
 from prometheus_client import CollectorRegistry
 
@@ -58,10 +64,28 @@ LEGS = 2
 """Requests per batch (buy, sell): paced together so the sell leaves right after the buy."""
 
 
+@attrs.frozen
+class LegPair:
+    """Where each leg of a batch is quoted: ``buy`` (base → mint) and ``sell`` (back)."""
+
+    buy: LegProvider
+    sell: LegProvider
+
+    @property
+    def label(self) -> str:
+        return f"{self.buy.provider.value}>{self.sell.provider.value}"
+
+    @property
+    def one_venue(self) -> bool:
+        return self.buy.provider is self.sell.provider
+
+
 class Dispatcher:
     """Runs the workers until cancelled. ``next_batch`` is the planner (e.g.
     ``BlindStrategy.next_batch``); ``opportunities`` receives every profitable pair;
-    ``ready`` (optional) pauses the workers while the provider's upstream is not ready."""
+    ``ready`` (optional) pauses the workers while the provider's upstream is not ready;
+    ``pairs`` (optional): venue pairs taken in turn, batch by batch (default: ``provider`` for
+    both legs)."""
 
     def __init__(
         self,
@@ -78,10 +102,12 @@ class Dispatcher:
         metrics: EngineMetrics | None = None,
         recorder: Recorder | None = None,
         ready: ReadinessGate | None = None,
+        pairs: Sequence[LegPair] = (),
     ) -> None:
         self._allocator = allocator
         self._provider = provider
-        self._upstream = provider.provider.value
+        self.pairs = tuple(pairs) or (LegPair(provider, provider),)
+        self._next_pair = itertools.cycle(self.pairs).__next__
         self._ready = ready
         self._next_batch = next_batch
         self._evaluator = evaluator
@@ -154,53 +180,100 @@ class Dispatcher:
         while True:
             if ready is not None and not ready.is_ready():
                 await ready.wait_ready()
+            pair = self._next_pair()
             async with self._allocator.acquire(
-                LeaseKind.QUOTE, ip=ip, upstream=self._upstream
+                LeaseKind.QUOTE, ip=ip, upstream=pair.buy.provider.value
             ) as lease:
-                await lease.pace(LEGS)
+                await self._pace(lease, pair)
                 if ready is not None and not ready.is_ready():
-                    lease.refund(LEGS)  # it went down while we waited for our turn
+                    self._refund(lease, pair, LEGS)  # it went down while we waited our turn
                     continue
                 batch = self._next_batch()
-                outcome = await self.run_batch(batch, lease, paced=True)
-            self._count(outcome)
+                outcome = await self.run_batch(batch, lease, paced=True, pair=pair)
+            self._count(outcome, pair)
 
-    def _count(self, outcome: BatchOutcome) -> None:
+    async def _pace(self, lease: IpLease, pair: LegPair) -> None:
+        if pair.one_venue:
+            await lease.pace(LEGS)  # both legs together: the sell leaves right after the buy
+            return
+        await lease.pace(1)
+        await self._allocator.pace(lease.ip, pair.sell.provider.value, 1)
+
+    def _refund(self, lease: IpLease, pair: LegPair, legs: int) -> None:
+        """Give back the paced requests of the last ``legs`` legs that were not sent."""
+        if pair.one_venue:
+            lease.refund(legs)
+            return
+        self._allocator.refund(lease.ip, pair.sell.provider.value)
+        if legs == LEGS:
+            lease.refund()
+
+    def _count(self, outcome: BatchOutcome, pair: LegPair | None = None) -> None:
         self.batches += 1
         self.outcomes[outcome.value] += 1
         self._metrics.outcomes.labels(outcome.value).inc()
+        if pair is not None:
+            self._metrics.pair_outcomes.labels(pair.label, outcome.value).inc()
 
     async def run_batch(
-        self, batch: QuoteBatch, lease: IpLease, *, paced: bool = False
+        self,
+        batch: QuoteBatch,
+        lease: IpLease,
+        *,
+        paced: bool = False,
+        pair: LegPair | None = None,
     ) -> BatchOutcome:
         """Quote buy then sell on ``lease`` within the batch deadline, evaluate, and hand
         a profitable pair to the execution stage while it is still fresh. ``paced``: both
-        legs were paced already; a sell leg that is not sent is given back."""
+        legs were paced already; a sell leg that is not sent is given back. ``pair``: the
+        venues of the legs (default: the dispatcher's provider for both)."""
+        pair = pair or self.pairs[0]
         deadline = trio.current_time() + self._batch_deadline
         sell_sent = False
         with trio.move_on_at(deadline):
             try:
                 buy = await self._leg(
-                    lease, batch.base_mint, batch.mint, batch.size, "buy", deadline
+                    lease, pair.buy, batch.base_mint, batch.mint, batch.size, "buy", deadline
                 )
                 sell_sent = True
                 sell = await self._leg(
-                    lease, batch.mint, batch.base_mint, buy.out_amount, "sell", deadline
+                    lease, pair.sell, batch.mint, batch.base_mint, buy.out_amount, "sell", deadline
                 )
             except QuoteError as exc:
                 self.errors[exc.kind.value] += 1
                 if paced and not sell_sent:
-                    lease.refund()
+                    self._refund(lease, pair, 1)
                 return _ERROR_OUTCOMES.get(type(exc), BatchOutcome.QUOTE_ERROR)
             return await self._evaluate_and_send(batch, buy, sell, lease.ip)
         if paced and not sell_sent:
-            lease.refund()
-        lease.mark(LeaseResult.TIMEOUT)
+            self._refund(lease, pair, 1)
+        self._mark(lease, (pair.sell if sell_sent else pair.buy), LeaseResult.TIMEOUT)
         return BatchOutcome.DEADLINE
+
+    def _mark(
+        self,
+        lease: IpLease,
+        provider: LegProvider,
+        result: LeaseResult,
+        retry_after: float | None = None,
+    ) -> None:
+        """Record a leg's result on its venue's lane of the lease's IP."""
+        if provider.provider.value == lease.upstream:
+            lease.mark(result, retry_after=retry_after)
+        else:
+            self._allocator.mark_result(
+                lease.ip,
+                result,
+                task=LeaseKind.QUOTE,
+                upstream=provider.provider.value,
+                sent_at=lease.sent_at,
+                retry_after=retry_after,
+            )
 
     async def _leg(
         self,
         lease: IpLease,
+        provider: LegProvider,
         input_mint: str,
         output_mint: str,
         amount: int,
@@ -210,7 +283,7 @@ class Dispatcher:
         leg_deadline = min(trio.current_time() + self._request_timeout, deadline)
         lease.sending()
         try:
-            quote = await self._provider.quote_leg(
+            quote = await provider.quote_leg(
                 ip=lease.ip,
                 input_mint=input_mint,
                 output_mint=output_mint,
@@ -219,9 +292,9 @@ class Dispatcher:
                 deadline=leg_deadline,
             )
         except QuoteError as exc:
-            lease.mark(exc.lease_result, retry_after=exc.retry_after)
+            self._mark(lease, provider, exc.lease_result, exc.retry_after)
             raise
-        lease.mark(LeaseResult.SUCCESS)
+        self._mark(lease, provider, LeaseResult.SUCCESS)
         self.quotes += 1
         return quote
 

@@ -8,13 +8,13 @@ channel the execution stage reads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import trio
 from prometheus_client import CollectorRegistry
 
 from galileo._config import Config
-from galileo.engine._dispatcher import Dispatcher
+from galileo.engine._dispatcher import Dispatcher, LegPair
 from galileo.engine._evaluate import Evaluator
 from galileo.engine._metrics import EngineMetrics
 from galileo.engine._models import EngineStats
@@ -43,7 +43,8 @@ class QuoteEngine:
     composition root, :mod:`galileo.pipeline`, shares them with execution and closes them).
     :meth:`from_config` builds a stand-alone engine that owns its parts (tests, notebooks).
     ``ready`` (optional, e.g. the Jupiter supervisor): quoting pauses while it is not ready
-    and resumes when it is, instead of knocking on a closed port.
+    and resumes when it is, instead of knocking on a closed port. ``pairs`` (multi-leg): the
+    venue pairs batches are quoted on, in turn (default: ``client`` for both legs).
     """
 
     def __init__(
@@ -60,8 +61,10 @@ class QuoteEngine:
         run_id: str = "",
         owned_transport: QuoteTransport | None = None,
         ready: ReadinessGate | None = None,
+        pairs: Sequence[LegPair] = (),
     ) -> None:
         self._config = config
+        self._pairs = tuple(pairs)
         self._ready = ready
         self._recorder = recorder if recorder is not None else Recorder()
         self._opportunities = opportunities
@@ -166,6 +169,7 @@ class QuoteEngine:
                     metrics=self._metrics,
                     recorder=self._recorder,
                     ready=self._ready,
+                    pairs=self._pairs,
                 )
                 self._started_at = trio.current_time()
                 _log.info(

@@ -16,9 +16,10 @@ through a table), cleanup; v0 compile with the route's lookup tables; size check
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 import trio
@@ -32,13 +33,16 @@ from solders.pubkey import Pubkey
 from galileo._config import ExecutionConfig
 from galileo._solana import JITO_TIP_ACCOUNTS
 from galileo.model import (
+    BadRequest,
     BuiltTx,
     Instruction,
     LeaseKind,
     LeaseResult,
     LegProvider,
+    LegQuote,
     NoRoute,
     Opportunity,
+    Provider,
     QuoteError,
     RouteMode,
     SwapInstructions,
@@ -82,6 +86,9 @@ class TxBuilder:
     determinism). ``route_mode``: default :class:`RouteMode` (per-call override in ``build``).
     ``leases``: the shared allocator; instructions are then fetched under a ``swap`` lease on
     the opportunity's IP (paced with its quotes, ahead of them; cooled down like them).
+    ``venues``: more leg providers (multi-leg): each leg's instructions come from the
+    provider that quoted it, and an opportunity whose legs come from two venues is always
+    built in two-swap mode (one atomic transaction, the minimum-out on the final leg).
     """
 
     def __init__(
@@ -100,13 +107,16 @@ class TxBuilder:
         instructions_timeout_s: float = 1.0,
         rng: random.Random | None = None,
         leases: IpAllocator | None = None,
+        venues: Sequence[LegProvider] = (),
     ) -> None:
         if not tip_accounts:
             raise ValueError("tip_accounts must not be empty")
         self._wallet = wallet
         self._payer = wallet.pubkey
         self._keypair = wallet.keypair
-        self._provider = provider
+        self._providers: dict[Provider, LegProvider] = {provider.provider: provider}
+        for extra in venues:
+            self._providers[extra.provider] = extra
         self._blockhashes = blockhashes
         self._alts = alts
         self._recorder = recorder if recorder is not None else Recorder()
@@ -212,60 +222,92 @@ class TxBuilder:
     async def _leased_instructions(
         self, ip: str, opportunity: Opportunity, mode: RouteMode, deadline: float
     ) -> list[SwapInstructions]:
+        if opportunity.buy.provider is not opportunity.sell.provider:
+            mode = RouteMode.TWO_SWAP  # two venues: no circular route; each leg on its own
+        if mode is RouteMode.TWO_SWAP:
+            return await self._two_instructions(ip, opportunity, deadline)
+        provider = self._provider_for(opportunity.buy)
+        answer = await self._leased(
+            ip,
+            provider,
+            deadline,
+            functools.partial(
+                provider.round_trip_instructions,
+                ip=ip,
+                buy=opportunity.buy,
+                sell=opportunity.sell,
+                min_out=self.min_out(opportunity),
+                user_public_key=self._wallet.pubkey_str,
+                deadline=deadline,
+            ),
+        )
+        return [answer]
+
+    def _provider_for(self, leg: LegQuote) -> LegProvider:
+        provider = self._providers.get(leg.provider)
+        if provider is None:
+            raise BadRequest(f"no provider for {leg.provider.value} legs is configured")
+        return provider
+
+    async def _leased(
+        self,
+        ip: str,
+        provider: LegProvider,
+        deadline: float,
+        call: Callable[[], Awaitable[SwapInstructions]],
+    ) -> SwapInstructions:
+        """``call`` under a ``swap`` lease on ``provider``'s lane of ``ip``: paced ahead of
+        the quotes (urgent), its answer recorded on the lane."""
         if self._leases is None:
-            return await self._instructions(ip, opportunity, mode, deadline)
-        requests = 1 if mode is RouteMode.MERGED else 2
+            return await call()
         async with self._leases.acquire(
-            LeaseKind.SWAP, deadline, ip=ip, upstream=self._provider.provider.value
+            LeaseKind.SWAP, deadline, ip=ip, upstream=provider.provider.value
         ) as lease:
-            await lease.pace(requests)
+            await lease.pace()
             lease.sending()
             try:
-                answers = await self._instructions(ip, opportunity, mode, deadline)
+                answer = await call()
             except QuoteError as exc:
                 lease.mark(exc.lease_result, retry_after=exc.retry_after)
                 raise
-            for _ in range(requests):
-                lease.mark(LeaseResult.SUCCESS)
-            return answers
-
-    async def _instructions(
-        self, ip: str, opportunity: Opportunity, mode: RouteMode, deadline: float
-    ) -> list[SwapInstructions]:
-        if mode is RouteMode.MERGED:
-            return [
-                await self._provider.round_trip_instructions(
-                    ip=ip,
-                    buy=opportunity.buy,
-                    sell=opportunity.sell,
-                    min_out=self.min_out(opportunity),
-                    user_public_key=self._wallet.pubkey_str,
-                    deadline=deadline,
-                )
-            ]
-        return await self._two_instructions(ip, opportunity, deadline)
+            lease.mark(LeaseResult.SUCCESS)
+            return answer
 
     async def _two_instructions(
         self, ip: str, opportunity: Opportunity, deadline: float
     ) -> list[SwapInstructions]:
-        """The buy leg must return at least what the sell leg spends (its quoted input), the
-        sell leg at least the minimum-out."""
+        """Each leg from its own venue, both at once. The buy leg must return at least what
+        the sell leg spends (its quoted input), the sell leg at least the minimum-out; the
+        first leg that fails fails the build."""
         floors = (opportunity.sell.in_amount, self.min_out(opportunity))
         legs = (opportunity.buy, opportunity.sell)
         results: list[SwapInstructions | None] = [None, None]
+        errors: list[QuoteError | NoIpAvailable] = []
 
         async def fetch(index: int) -> None:
-            results[index] = await self._provider.leg_instructions(
-                ip=ip,
-                quote=legs[index],
-                min_out=floors[index],
-                user_public_key=self._wallet.pubkey_str,
-                deadline=deadline,
-            )
+            provider = self._provider_for(legs[index])
+            try:
+                results[index] = await self._leased(
+                    ip,
+                    provider,
+                    deadline,
+                    functools.partial(
+                        provider.leg_instructions,
+                        ip=ip,
+                        quote=legs[index],
+                        min_out=floors[index],
+                        user_public_key=self._wallet.pubkey_str,
+                        deadline=deadline,
+                    ),
+                )
+            except (QuoteError, NoIpAvailable) as exc:
+                errors.append(exc)
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(fetch, 0)
             nursery.start_soon(fetch, 1)
+        if errors:
+            raise errors[0]
         buy, sell = results
         assert buy is not None and sell is not None
         return [buy, sell]
