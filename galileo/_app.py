@@ -351,6 +351,7 @@ class App:
             self.config,
             sim_rpc_url=world.rpc_url if world else None,
             sim_jito_url=world.jito_url if world else None,
+            sim_dflow_url=world.dflow_url if world else None,
             sim_wallet_path=str(world.wallet_path) if world else None,
         )
         pipeline = self.pipeline = Pipeline.build(

@@ -442,6 +442,48 @@ class BlindConfig:
             yield (f"base_mints[{later}].mint", f"duplicates base_mints[{first}].mint")
 
 
+VenueName = Literal["jupiter", "dflow", "ultra", "titan"]
+AVAILABLE_VENUES = ("jupiter", "dflow")
+"""Venues galileo can quote and execute today (Ultra and Titan are planned)."""
+
+
+@attrs.frozen(kw_only=True)
+class LegPairConfig:
+    """One venue pair: the buy leg (base → intermediate) on one, the sell leg back on the
+    other, both legs in one atomic transaction."""
+
+    buy: VenueName = setting("jupiter", "Venue of the buy leg (base → intermediate mint).")
+    sell: VenueName = setting("jupiter", "Venue of the sell leg (intermediate → base mint).")
+
+    @property
+    def label(self) -> str:
+        return f"{self.buy}>{self.sell}"
+
+
+@attrs.frozen(kw_only=True)
+class MultiLegConfig:
+    """Venue pairs quoted over the blind strategy's base × intermediate × size lanes."""
+
+    pairs: list[LegPairConfig] = setting(
+        factory=list,
+        doc='Venue pairs, e.g. [{buy = "dflow", sell = "jupiter"}]; the lanes take the '
+        "pairs in turn. Empty = Jupiter for both legs (its circular route).",
+    )
+
+    def problems(self) -> Iterator[Problem]:
+        for i, pair in enumerate(self.pairs):
+            for side in ("buy", "sell"):
+                venue = getattr(pair, side)
+                if venue not in AVAILABLE_VENUES:
+                    yield (
+                        f"pairs[{i}].{side}",
+                        f"{venue!r} is not available yet (available: "
+                        f"{', '.join(AVAILABLE_VENUES)})",
+                    )
+        for later, first in duplicates([pair.label for pair in self.pairs]):
+            yield (f"pairs[{later}]", f"duplicates pairs[{first}]")
+
+
 @attrs.frozen(kw_only=True)
 class StrategyConfig:
     """What to quote and how fresh a quote must be."""
@@ -449,6 +491,28 @@ class StrategyConfig:
     max_quote_age_ms: int = setting(400, "Drop buy/sell pairs older than this.", ge=1)
     batch_deadline_ms: int = setting(1500, "Deadline of one buy+sell batch.", ge=1)
     blind: BlindConfig = setting(factory=BlindConfig, doc="The blind strategy.")
+    multi_leg: MultiLegConfig = setting(
+        factory=MultiLegConfig, doc="Buy on one venue, sell on another (docs/multi-leg.md)."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class VenueConfig:
+    """A hosted venue's API."""
+
+    url: str = setting(
+        "", "Base URL; empty = the simulated world's face (required without the sim).", url=True
+    )
+    api_key: Secret = _secret("Sent as the x-api-key header.")
+
+
+@attrs.frozen(kw_only=True)
+class VenuesConfig:
+    """Hosted venues the multi-leg pairs can use (Jupiter is the [jupiter] section)."""
+
+    dflow: VenueConfig = setting(
+        factory=VenueConfig, doc="DFlow (production: https://quote-api.dflow.net)."
+    )
 
 
 # --- execution and landers ----------------------------------------------------------------
@@ -884,6 +948,7 @@ class Config:
     jupiter: JupiterConfig = setting(factory=JupiterConfig, doc="The Jupiter binary.")
     network: NetworkConfig = setting(factory=NetworkConfig, doc="Source IPs and transports.")
     strategy: StrategyConfig = setting(factory=StrategyConfig, doc="What to quote.")
+    venues: VenuesConfig = setting(factory=VenuesConfig, doc="Hosted venues (multi-leg).")
     execution: ExecutionConfig = setting(factory=ExecutionConfig, doc="Transaction building.")
     landers: LandersConfig = setting(factory=LandersConfig, doc="Where transactions go.")
     risk: RiskConfig = setting(factory=RiskConfig, doc="Guards and the kill switch.")
@@ -898,6 +963,9 @@ class Config:
                 yield ("jupiter.source", "'sim' needs sim.enabled = true")
             if not self.jupiter.url and not self.jupiter.launch.rpc_url:
                 yield ("jupiter.launch.rpc_url", "required when sim.enabled = false")
+            venues = {v for pair in self.strategy.multi_leg.pairs for v in (pair.buy, pair.sell)}
+            if "dflow" in venues and not self.venues.dflow.url:
+                yield ("venues.dflow.url", "required for a dflow pair when sim.enabled = false")
             if not self.execution.rpc_url and not self.execution.rpc_urls:
                 yield ("execution.rpc_url", "required when sim.enabled = false (or rpc_urls)")
             if not self.wallet.keypair_path:

@@ -24,14 +24,15 @@ import attrs
 import trio
 
 from galileo._config import Config
+from galileo._errors import ConfigError
 from galileo._secret import Secret
 from galileo._solana import WSOL_MINT
 from galileo._wallet_setup import prepare_for_run, unwrap_at_exit
-from galileo.engine import QuoteEngine
+from galileo.engine import LegPair, QuoteEngine
 from galileo.execution import ChainReader, Executor, read_wallet_total
 from galileo.landers import Landers, LandingTracker, TipFloor, tip_floor_url
 from galileo.ledger import AsyncLedger
-from galileo.model import Opportunity, ReadinessGate, RouteMode
+from galileo.model import LegProvider, Opportunity, Provider, ReadinessGate, RouteMode
 from galileo.net import (
     HttpxClients,
     InventoryChange,
@@ -47,7 +48,7 @@ from galileo.net import (
     make_transport,
 )
 from galileo.obs import Observability
-from galileo.providers import JupiterClient
+from galileo.providers import DflowClient, JupiterClient
 from galileo.risk import RiskGate
 from galileo.tx import (
     AltCache,
@@ -83,6 +84,8 @@ class Endpoints:
     sim_jito_url: str | None = None
     rpc_fallbacks: tuple[str, ...] = ()
     """Execution RPCs tried after :attr:`rpc_url`, in order."""
+    dflow_url: str = ""
+    """DFlow's API: ``venues.dflow.url``, else the simulated world's DFlow face."""
 
     @property
     def rpc_urls(self) -> tuple[str, ...]:
@@ -95,6 +98,7 @@ class Endpoints:
         *,
         sim_rpc_url: str | None = None,
         sim_jito_url: str | None = None,
+        sim_dflow_url: str | None = None,
         sim_wallet_path: str | None = None,
     ) -> Endpoints:
         """The configured endpoints; against the simulated world its faces fill what the
@@ -111,6 +115,7 @@ class Endpoints:
             jito_urls=jito_urls,
             wallet_path=wallet_path,
             sim_jito_url=sim_jito_url,
+            dflow_url=config.venues.dflow.url or (sim_dflow_url or ""),
         )
 
 
@@ -134,6 +139,8 @@ class Pipeline:
     executor: Executor
     engine: QuoteEngine
     _opportunities: trio.MemoryReceiveChannel[Opportunity]
+    hosted_venues: list[DflowClient] = attrs.field(factory=list)
+    """Hosted venues' clients (multi-leg): closed when the pipeline ends."""
     _drain: trio.Event = attrs.field(factory=trio.Event)
     wallet_start: int | None = None
     wallet_end: int | None = None
@@ -176,6 +183,11 @@ class Pipeline:
         )
         registry.register(TransportFaultCollector(transport.faults))
         jupiter = JupiterClient.for_config(config, transport, registry=registry, recorder=recorder)
+        venues = _venues(config, endpoints, jupiter, obs)
+        pairs = [
+            LegPair(venues[Provider(pair.buy)], venues[Provider(pair.sell)])
+            for pair in config.strategy.multi_leg.pairs
+        ]
         rpc = JsonRpcClient.leased(
             Secret(endpoints.rpc_url),
             clients=clients,
@@ -216,6 +228,7 @@ class Pipeline:
             registry=registry,
             route_mode=RouteMode(execution.route_mode),
             leases=allocator,
+            venues=[venue for venue in venues.values() if venue is not jupiter],
         )
         landers = Landers(
             config.landers,
@@ -258,6 +271,7 @@ class Pipeline:
             tip_floor_lamports=tip_floor.lamports if tip_floor is not None else None,
             run_id=run_id,
             ready=jupiter_ready,
+            pairs=pairs,
         )
         return cls(
             config=config,
@@ -276,6 +290,7 @@ class Pipeline:
             executor=executor,
             engine=engine,
             opportunities=receive,
+            hosted_venues=[venue for venue in venues.values() if isinstance(venue, DflowClient)],
         )
 
     # -- running -------------------------------------------------------------------------------
@@ -324,6 +339,8 @@ class Pipeline:
         finally:
             with trio.CancelScope(shield=True):
                 await self.transport.aclose()
+                for venue in self.hosted_venues:
+                    await venue.aclose()
 
     async def _trade(self, task_status: trio.TaskStatus[None]) -> None:
         engine_scope = trio.CancelScope()
@@ -406,6 +423,25 @@ class Pipeline:
         process's memory, so nothing an earlier process sent can be on it."""
         execution = self.config.execution
         return self.config.sim.enabled and not (execution.rpc_url.reveal() or execution.rpc_urls)
+
+
+def _venues(
+    config: Config, endpoints: Endpoints, jupiter: JupiterClient, obs: Observability
+) -> dict[Provider, LegProvider]:
+    """Every venue a configured pair uses, by provider (Jupiter always)."""
+    venues: dict[Provider, LegProvider] = {Provider.JUPITER: jupiter}
+    used = {name for pair in config.strategy.multi_leg.pairs for name in (pair.buy, pair.sell)}
+    if "dflow" in used:
+        if not endpoints.dflow_url:
+            raise ConfigError("venues.dflow.url", "required for a dflow pair without the sim")
+        venues[Provider.DFLOW] = DflowClient.for_url(
+            endpoints.dflow_url,
+            network_config=config.network,
+            registry=obs.registry,
+            recorder=obs.recorder,
+            api_key=config.venues.dflow.api_key or None,
+        )
+    return venues
 
 
 def with_sim_source_ips(config: Config, source_ips: Sequence[str]) -> Config:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from solders.keypair import Keypair
 
     from galileo._config import Config
+    from galileo.net import JsonRpcClient
     from galileo.tx import Wallet, WalletPrep, WalletStatus
 
 _LAMPORTS_PER_SOL = 1_000_000_000
@@ -164,6 +165,20 @@ def _file_pubkey(path: str, config: Config) -> str:
     return Wallet.load(path, allow_insecure=allow).pubkey_str
 
 
+async def _reachable(rpc: JsonRpcClient) -> None:
+    """One call, not retried: an RPC that is not there fails at once (one line, exit 1)."""
+    from galileo._errors import StartupError
+    from galileo.net import RpcError
+
+    try:
+        await rpc.call("getSlot", [], timeout_s=10.0)
+    except RpcError as exc:
+        raise StartupError(
+            f"the RPC at {rpc.label} does not answer ({exc.message}): set execution.rpc_url, "
+            "or start the simulated world (galileo sim, or galileo run)"
+        ) from None
+
+
 class _ApiTokens:
     """The API's token list over plain HTTP (``TokenLister`` for the wallet plan)."""
 
@@ -202,10 +217,11 @@ def _status(args: argparse.Namespace) -> int:
     from galileo.tx import wallet_status
 
     async def read() -> WalletStatus:
-        plan = wallet_plan(config, await api_mints(config, _ApiTokens(_jupiter_url(config))))
         rpc = JsonRpcClient(Secret(_rpc_url(config)))
         try:
-            return await wallet_status(rpc, owner, plan.mints)
+            await _reachable(rpc)
+            tokens = await api_mints(config, _ApiTokens(_jupiter_url(config)))
+            return await wallet_status(rpc, owner, wallet_plan(config, tokens).mints)
         finally:
             await rpc.aclose()
 
@@ -252,6 +268,7 @@ def _prepare(args: argparse.Namespace) -> int:
     async def prepare() -> WalletPrep:
         rpc = JsonRpcClient(Secret(_rpc_url(config)))
         try:
+            await _reachable(rpc)
             return await prepare_for_run(
                 config, rpc, wallet, tokens=_ApiTokens(_jupiter_url(config))
             )
@@ -296,6 +313,7 @@ def _unwrap(args: argparse.Namespace) -> int:
     async def unwrap() -> int | None:
         rpc = JsonRpcClient(Secret(_rpc_url(config)))
         try:
+            await _reachable(rpc)
             return await unwrap_sol(
                 rpc, wallet, cu_price=config.execution.compute_unit_price_micro_lamports
             )

@@ -305,6 +305,7 @@ class Executor:
             size=opportunity.size,
             expected_profit=opportunity.net_profit,
             dry_run=dry_run,
+            pair=opportunity.pair,
         )
         if not planned:
             # The id is already in the ledger (another attempt's row, maybe a dry run's): it

@@ -36,6 +36,7 @@ from galileo.ledger._models import (
 from galileo.ledger._report import (
     LanderStats,
     LedgerReport,
+    PairStats,
     StageLatency,
     SummaryFormatError,
     build_report,
@@ -61,6 +62,7 @@ __all__ = [
     "LedgerReport",
     "LedgerSchemaError",
     "LedgerValueError",
+    "PairStats",
     "StageLatency",
     "SummaryFormatError",
     "UnknownAttemptError",

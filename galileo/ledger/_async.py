@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 import trio
 
 from galileo.ledger._ledger import Ledger
-from galileo.ledger._models import Attempt
+from galileo.ledger._models import DEFAULT_PAIR, Attempt
 from galileo.model import AttemptStatus, LanderResult
 from galileo.obs import Recorder
 
@@ -62,6 +62,7 @@ class AsyncLedger:
         size: int,
         expected_profit: int,
         dry_run: bool = False,
+        pair: str = DEFAULT_PAIR,
     ) -> bool:
         return await self.call(
             self.ledger.plan,
@@ -71,6 +72,7 @@ class AsyncLedger:
             size=size,
             expected_profit=expected_profit,
             dry_run=dry_run,
+            pair=pair,
         )
 
     async def update(self, opportunity_id: str, **fields: Any) -> AttemptStatus:

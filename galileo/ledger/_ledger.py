@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from galileo._secret import touch_private
 from galileo.ledger._models import (
+    DEFAULT_PAIR,
     Attempt,
     LedgerCorruptError,
     LedgerSchemaError,
@@ -49,7 +50,7 @@ LEDGER_FILE_NAME = "ledger.sqlite3"
 _ATTEMPT_COLUMNS = (
     "opportunity_id, created_at_ms, updated_at_ms, base_mint, intermediate_mint, size,"
     " expected_profit, dry_run, status, tip, base_fee, priority_fee, signature, bundle_id,"
-    " landed_slot, failure_reason, realised_lamports, last_valid_block_height"
+    " landed_slot, failure_reason, realised_lamports, last_valid_block_height, pair"
 )
 
 # Statuses an attempt holds while its process still owns it; at startup, rows in one of these
@@ -159,8 +160,10 @@ class Ledger:
         size: int,
         expected_profit: int,
         dry_run: bool = False,
+        pair: str = DEFAULT_PAIR,
     ) -> bool:
         """Record a new attempt as ``planned``; ``False`` if the id was already there.
+        ``pair``: the venues of its legs, ``buy>sell``.
 
         The opportunity's facts are written once: replaying ``plan`` with the same id leaves
         the existing row untouched (whatever status it has reached, dry run or not). On
@@ -172,13 +175,14 @@ class Ledger:
         check_text("intermediate_mint", intermediate_mint)
         check_int64("size", size)
         check_int64("expected_profit", expected_profit)
+        check_text("pair", pair)
         if not isinstance(dry_run, bool):
             raise LedgerValueError("dry_run", dry_run, "must be a bool")
         now = self._now_ms()
         cursor = self._conn.execute(
             "INSERT INTO attempts (opportunity_id, created_at_ms, updated_at_ms, base_mint,"
-            " intermediate_mint, size, expected_profit, dry_run, status)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " intermediate_mint, size, expected_profit, dry_run, status, pair)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (opportunity_id) DO NOTHING",
             (
                 opportunity_id,
@@ -190,6 +194,7 @@ class Ledger:
                 expected_profit,
                 int(dry_run),
                 AttemptStatus.PLANNED.value,
+                pair,
             ),
         )
         return cursor.rowcount == 1
@@ -612,6 +617,7 @@ def _attempt_from_row(row: tuple[Any, ...], results: tuple[LanderResult, ...]) -
         failure_reason,
         realised_lamports,
         last_valid_block_height,
+        pair,
     ) = row
     return Attempt(
         opportunity_id=opportunity_id,
@@ -632,5 +638,6 @@ def _attempt_from_row(row: tuple[Any, ...], results: tuple[LanderResult, ...]) -
         failure_reason=failure_reason,
         realised_lamports=realised_lamports,
         last_valid_block_height=last_valid_block_height,
+        pair=pair,
         lander_results=results,
     )

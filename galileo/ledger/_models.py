@@ -14,6 +14,9 @@ import attrs
 from galileo._errors import GalileoError
 from galileo.model import AttemptStatus, LanderResult
 
+DEFAULT_PAIR = "jupiter>jupiter"
+"""The venue pair of an attempt whose legs both went through Jupiter (the circular route)."""
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -89,6 +92,8 @@ class Attempt:
     failure_reason: str | None = None
     realised_lamports: int | None = None
     last_valid_block_height: int | None = None
+    pair: str = DEFAULT_PAIR
+    """The venues of the legs, ``buy>sell`` (multi-leg)."""
     lander_results: tuple[LanderResult, ...] = ()
 
     @property

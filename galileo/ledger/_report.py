@@ -72,6 +72,19 @@ class LanderStats:
 
 
 @attrs.frozen(kw_only=True)
+class PairStats:
+    """Attempts of one venue pair (``buy>sell``): how many, landed, realised PnL."""
+
+    pair: str
+    attempts: int
+    landed: int
+    realised_pnl_lamports: int
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen(kw_only=True)
 class StageLatency:
     """One stage's latency from a run summary (seconds; ``None`` when it never ran)."""
 
@@ -104,6 +117,8 @@ class LedgerReport:
     endpoints: tuple[LanderStats, ...]
     stages: tuple[StageLatency, ...] | None = None
     run_id: str | None = None
+    pairs: tuple[PairStats, ...] = ()
+    """Per venue pair (multi-leg), when the ledger has attempts."""
     """Only the attempts this run created (``galileo report --run``), when set."""
 
     @property
@@ -134,6 +149,7 @@ class LedgerReport:
             "finished": self.finished,
             "landers": [s.to_json() for s in self.landers],
             "endpoints": [s.to_json() for s in self.endpoints],
+            "pairs": [s.to_json() for s in self.pairs],
             "stages": None
             if self.stages is None
             else {
@@ -180,6 +196,18 @@ def build_report(
         params,
     ).fetchone()
     finished = sum(by_status[s.value] for s in _FINISHED)
+    pairs = tuple(
+        PairStats(pair=r[0], attempts=r[1], landed=r[2], realised_pnl_lamports=r[3])
+        for r in conn.execute(
+            f"""
+            SELECT pair, COUNT(*),
+                COUNT(CASE WHEN status = '{landed}' THEN 1 END),
+                COALESCE(SUM(CASE WHEN status = '{landed}' THEN realised_lamports END), 0)
+            FROM attempts {where} GROUP BY pair ORDER BY pair
+            """,
+            params,
+        )
+    )
     endpoints = _lander_stats(conn, since_ms, until_ms, run_id, per_endpoint=True)
     landers = _lander_stats(conn, since_ms, until_ms, run_id, per_endpoint=False)
     return LedgerReport(
@@ -202,6 +230,7 @@ def build_report(
         endpoints=endpoints,
         stages=None if summary is None else stage_latencies(summary),
         run_id=run_id,
+        pairs=pairs,
     )
 
 
@@ -338,6 +367,14 @@ def format_report(report: LedgerReport) -> str:
                 f"  {s.lander:<10} {s.endpoint:<24} {s.submissions:>6} {s.accepted:>6} "
                 f"{s.rate_limited:>5} {s.rejected:>6} {s.timeout:>5} {s.landed:>6} "
                 f"{_rate(s.accepted_rate):>7} {_rate(s.landed_rate):>7}"
+            )
+    if report.pairs:
+        lines += ["", "per venue pair (buy>sell)"]
+        lines.append(f"  {'pair':<20} {'attempts':>8} {'landed':>6} {'realised':>16}")
+        for p in report.pairs:
+            lines.append(
+                f"  {p.pair:<20} {p.attempts:>8} {p.landed:>6} "
+                f"{format_lamports(p.realised_pnl_lamports):>16}"
             )
     if report.stages is not None:
         lines += ["", "stage latency (ms)"]

@@ -109,6 +109,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        3,
+        "the venue pair of each attempt (multi-leg)",
+        (
+            # buy venue>sell venue; rows from before multi-leg were Jupiter for both legs.
+            "ALTER TABLE attempts ADD COLUMN pair TEXT NOT NULL DEFAULT 'jupiter>jupiter'",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

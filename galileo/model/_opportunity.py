@@ -72,6 +72,11 @@ class Opportunity:
         return self.evaluated_at - self.quoted_at
 
     @property
+    def pair(self) -> str:
+        """The venues of the legs, ``buy>sell`` (the ledger's and the metrics' label)."""
+        return f"{self.buy.provider.value}>{self.sell.provider.value}"
+
+    @property
     def min_out(self) -> int:
         """Size + base fee + priority fee + tip + min profit: what the route must return on
         chain (all in lamports of the base mint), so a trade that would lose money fails."""

@@ -118,9 +118,7 @@ class DflowClient:
         default_timeout: float = 2.0,
     ) -> None:
         self._transport = transport
-        self._headers: tuple[tuple[str, str], ...] = (
-            ((API_KEY_HEADER, api_key.reveal()),) if api_key else ()
-        )
+        self._api_key = api_key if api_key else None
         self._metrics = metrics if metrics is not None else LegMetrics(CollectorRegistry())
         self._recorder = recorder if recorder is not None else Recorder()
         self._suffix = (options or DflowQuoteOptions()).query_suffix()
@@ -261,9 +259,11 @@ class DflowClient:
     ) -> HttpResponse:
         if deadline is None:
             deadline = trio.current_time() + self._timeout
+        # Revealed here only, for the header: the key is kept (and shown) as a Secret.
+        headers = ((API_KEY_HEADER, self._api_key.reveal()),) if self._api_key else ()
         try:
             response = await self._transport.request(
-                ip, method, target, body=body, headers=self._headers, deadline=deadline
+                ip, method, target, body=body, headers=headers, deadline=deadline
             )
         except TransportTimeout as exc:
             raise Timeout(f"dflow {what} timed out: {exc}", ip=ip) from exc

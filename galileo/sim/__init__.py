@@ -1,10 +1,11 @@
-"""The simulated world: a Jupiter-compatible API, a Solana RPC and a Jito block engine over a
-real SVM (LiteSVM), with a seeded market and switchable faults. See docs/sim.md.
+"""The simulated world: a Jupiter-compatible API, a DFlow-compatible swap API, a Solana RPC and
+a Jito block engine over a real SVM (LiteSVM), with a seeded market and switchable faults. See
+docs/sim.md.
 
 In-process::
 
     async with galileo.sim.World(seed=7, rpc_port=0, jito_port=0, jupiter_port=0) as world:
-        world.jupiter_url, world.rpc_url, world.jito_url, world.wallet_path
+        world.jupiter_url, world.dflow_url, world.rpc_url, world.jito_url, world.wallet_path
         world.balances().total_sol
 
 As processes: ``python -m galileo sim`` (all faces) and ``python -m galileo.sim jupiter

@@ -225,6 +225,11 @@ async def prepare_wallet(
     fields = prep.as_dict()
     message = "wallet prepared" if prep.changed else "wallet ready as it was"
     _log.info(message, extra={"fields": fields})
+    if report.missing:
+        _log.warning(
+            "token accounts missing: not created (create_token_accounts off, or a dry run)",
+            extra={"fields": {"missing": list(report.missing)}},
+        )
     if prep.shortfall_lamports and plan.wrap:
         _log.warning(
             "wallet below its wSOL target",

@@ -207,3 +207,22 @@ async def test_galileo_run_signs_from_an_encrypted_keystore_and_refuses_a_wrong_
     assert summary["pnl_lamports"] == summary["wallet_delta_lamports"]
     seen = ran.stdout + ran.stderr + (tmp_path / "log.jsonl").read_bytes()
     assert PASSPHRASE.encode() not in seen
+
+
+@pytest.mark.slow
+async def test_unwrap_on_exit_closes_the_wsol_account_after_the_closing_read(
+    tmp_path: Path,
+) -> None:
+    config = quiet_config(tmp_path, seed=11)
+    config = attrs.evolve(config, wallet=attrs.evolve(config.wallet, unwrap_on_exit=True))
+    app = App(config, RunOptions(duration_s=6), out=io.StringIO())
+    summary = await app.run()
+
+    assert app.world is not None and app.pipeline is not None
+    end = app.pipeline.wallet_end
+    balances = app.world.balances()
+    assert WSOL_MINT not in balances.tokens  # closed: every wrapped lamport is SOL again
+    assert summary["wallet_delta_lamports"] is not None
+    assert summary["pnl_lamports"] == summary["wallet_delta_lamports"]
+    # The closing read came first: SOL now holds the run's end total and the account's rent.
+    assert end is not None and balances.lamports > end

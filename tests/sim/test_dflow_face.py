@@ -270,6 +270,21 @@ async def test_its_faults_are_its_own(tmp_path: Path, mock_clock: trio.testing.M
             assert (await api.get("/program-id-to-label")).status_code == 200
 
 
+async def test_same_seed_same_requests_same_clock_give_the_same_quotes(
+    tmp_path: Path, mock_clock: trio.testing.MockClock
+) -> None:
+    bodies = []
+    for run in range(2):
+        async with quiet_world(tmp_path / str(run)) as world:
+            mint = first_token(world)
+            mock_clock.jump(3.0)
+            response = await dflow_get(
+                world, "/quote", inputMint=WSOL_MINT, outputMint=mint, amount=10**9
+            )
+            bodies.append(response.content)
+    assert bodies[0] == bodies[1]
+
+
 # --- /swap-instructions and /swap -------------------------------------------------------------
 
 
