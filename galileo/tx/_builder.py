@@ -195,6 +195,8 @@ class TxBuilder:
         except BlockhashStale as exc:
             return self._skip(opportunity, TxSkipReason.BLOCKHASH_STALE, exc.detail)
         deadline = trio.current_time() + self._timeout
+        if opportunity.buy.provider is not opportunity.sell.provider:
+            mode = RouteMode.TWO_SWAP  # two venues: no circular route; each leg on its own
         try:
             answers = await self._leased_instructions(ip, opportunity, mode, deadline)
         except NoRoute as exc:
@@ -222,8 +224,6 @@ class TxBuilder:
     async def _leased_instructions(
         self, ip: str, opportunity: Opportunity, mode: RouteMode, deadline: float
     ) -> list[SwapInstructions]:
-        if opportunity.buy.provider is not opportunity.sell.provider:
-            mode = RouteMode.TWO_SWAP  # two venues: no circular route; each leg on its own
         if mode is RouteMode.TWO_SWAP:
             return await self._two_instructions(ip, opportunity, deadline)
         provider = self._provider_for(opportunity.buy)
