@@ -97,7 +97,10 @@ class App:
         # starts); None: the pipeline loads the configured keypair, or the world's.
         self._wallet = wallet
         self.obs = Observability.create(
-            trace_file=config.logging.trace_file, secrets=config.secrets()
+            trace_file=config.logging.trace_file,
+            secrets=config.secrets(),
+            trace_max_bytes=config.logging.trace_max_bytes,
+            trace_backups=config.logging.trace_backups,
         )
         self.registry = self.obs.registry
         self.recorder = self.obs.recorder

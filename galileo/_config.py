@@ -801,11 +801,21 @@ class LoggingConfig:
     """Logs and the per-opportunity event trace."""
 
     level: Literal["debug", "info", "warning", "error"] = setting("info", "Minimum level.")
-    format: Literal["auto", "json", "console"] = setting(
-        "auto", "auto = readable on a TTY, JSON lines otherwise."
+    format: Literal["auto", "json", "console", "journald"] = setting(
+        "auto",
+        "auto = readable on a TTY, JSON lines otherwise; journald = one line per event with "
+        "a <priority> prefix and no timestamp (journald adds its own).",
     )
     file: str = setting("", "Also append JSON lines here.")
+    file_max_bytes: int = setting(
+        100 * 2**20, "Rotate the log file at this size; 0 = never.", ge=0, le=2**40
+    )
+    file_backups: int = setting(5, "Rotated log files kept (file.1 … file.N).", ge=0, le=1000)
     trace_file: str = setting("", "Per-opportunity event trace (JSONL); empty = off.")
+    trace_max_bytes: int = setting(
+        100 * 2**20, "Rotate the event trace at this size; 0 = never.", ge=0, le=2**40
+    )
+    trace_backups: int = setting(3, "Rotated trace files kept.", ge=0, le=1000)
 
 
 @attrs.frozen(kw_only=True)

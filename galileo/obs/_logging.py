@@ -14,11 +14,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.handlers
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, ClassVar, Literal
 
 from galileo._config import LoggingConfig
 from galileo._secret import Secret, private_dir, private_opener, redact_text
@@ -29,7 +30,7 @@ LOGGER_NAME = "galileo"
 _CORE_KEYS = ("ts", "level", "logger", "event")
 _MARK = "_galileo_obs_handler"
 
-Format = Literal["json", "console"]
+Format = Literal["json", "console", "journald"]
 
 
 def _fields_of(record: logging.LogRecord) -> Mapping[str, Any]:
@@ -83,12 +84,12 @@ class ConsoleFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created, UTC)
-        parts = [
-            when.strftime("%H:%M:%S.") + f"{when.microsecond // 1000:03d}",
-            f"{record.levelname:<7}",
-            record.name,
-            record.getMessage(),
-        ]
+        stamp = when.strftime("%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
+        return f"{stamp} {record.levelname:<7} {self.body(record)}"
+
+    def body(self, record: logging.LogRecord) -> str:
+        """``logger event key=value …`` and the traceback, secrets redacted."""
+        parts = [record.name, record.getMessage()]
         for key, value in scrub(dict(_fields_of(record)), self._secrets).items():
             parts.append(f"{key}={_console_value(value)}")
         line = " ".join(parts)
@@ -107,13 +108,38 @@ def _console_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-class PrivateFileHandler(logging.FileHandler):
-    """A ``FileHandler`` whose file is created 0600 (an existing one is narrowed to 0600) in
-    a directory created 0700: the log names the wallet, amounts and PnL."""
+class JournaldFormatter(logging.Formatter):
+    """``<priority>logger event key=value …``: journald (and syslog) read the ``<N>`` prefix
+    as the priority and stamp their own time, so none is written."""
 
-    def __init__(self, path: str | Path) -> None:
+    _PRIORITY: ClassVar[dict[str, int]] = {
+        "DEBUG": 7,
+        "INFO": 6,
+        "WARNING": 4,
+        "ERROR": 3,
+        "CRITICAL": 2,
+    }
+
+    def __init__(self, secrets: Sequence[Secret | str] = ()) -> None:
+        super().__init__()
+        self._console = ConsoleFormatter(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self._console.body(record)
+        priority = self._PRIORITY.get(record.levelname, 6)
+        # One journal entry per line: a traceback's lines keep the priority.
+        return "\n".join(f"<{priority}>{part}" for part in line.split("\n"))
+
+
+class PrivateFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating file handler whose files are created 0600 (an existing one is narrowed to
+    0600) in a directory created 0700: the log names the wallet, amounts and PnL. At
+    ``max_bytes`` (0 = never) the file becomes ``<file>.1`` (older ones shift up to
+    ``backups``) and a new one starts."""
+
+    def __init__(self, path: str | Path, *, max_bytes: int = 0, backups: int = 0) -> None:
         private_dir(Path(path).parent)
-        super().__init__(path, mode="a", encoding="utf-8")
+        super().__init__(path, mode="a", maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
 
     def _open(self) -> io.TextIOWrapper:
         # Always appended (``mode="a"`` above): restarts add to the file.
@@ -173,12 +199,19 @@ def configure_logging(
     handlers: list[logging.Handler] = []
     console = logging.StreamHandler(out)
     console.setLevel(console_min_level)
-    console.setFormatter(
-        ConsoleFormatter(secrets) if chosen == "console" else JsonFormatter(secrets)
-    )
+    formatter: logging.Formatter
+    if chosen == "console":
+        formatter = ConsoleFormatter(secrets)
+    elif chosen == "journald":
+        formatter = JournaldFormatter(secrets)
+    else:
+        formatter = JsonFormatter(secrets)
+    console.setFormatter(formatter)
     handlers.append(console)
     if config.file:
-        file_handler = PrivateFileHandler(config.file)
+        file_handler = PrivateFileHandler(
+            config.file, max_bytes=config.file_max_bytes, backups=config.file_backups
+        )
         file_handler.setFormatter(JsonFormatter(secrets))
         handlers.append(file_handler)
     repeats = RepeatFilter()  # one for all handlers: a repeated warning is held back once

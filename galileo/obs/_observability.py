@@ -25,12 +25,24 @@ class Observability:
 
     @classmethod
     def create(
-        cls, *, trace_file: str | None = None, secrets: Sequence[Secret | str] = ()
+        cls,
+        *,
+        trace_file: str | None = None,
+        secrets: Sequence[Secret | str] = (),
+        trace_max_bytes: int = 0,
+        trace_backups: int = 0,
     ) -> Observability:
         """A registry with galileo's build info and process metrics, its recorder, and the
-        trace at ``trace_file`` (none when empty)."""
+        trace at ``trace_file`` (none when empty; rotated at ``trace_max_bytes``, keeping
+        ``trace_backups`` old files)."""
         registry = create_registry()
-        return cls(registry, Recorder(registry), EventTrace(trace_file or None, secrets=secrets))
+        trace = EventTrace(
+            trace_file or None,
+            secrets=secrets,
+            max_bytes=trace_max_bytes,
+            backups=trace_backups,
+        )
+        return cls(registry, Recorder(registry), trace)
 
     @classmethod
     def detached(cls) -> Observability:

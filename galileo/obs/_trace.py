@@ -10,6 +10,11 @@ so callers never branch on whether tracing is on.
 The write is a small blocking append to the page cache (microseconds); it is done on the trio
 thread on purpose — galileo uses no I/O threads — and is not fsynced (a machine crash may lose
 the tail; a process crash does not).
+
+Rotation: with ``max_bytes`` (> 0) the file is rotated before a line would take it past that
+size — ``trace.jsonl`` becomes ``trace.jsonl.1``, older ones shift up to ``backups`` and the
+oldest is deleted — so the trace never holds more than ``max_bytes × (backups + 1)`` on disk.
+A line is never split across files.
 """
 
 from __future__ import annotations
@@ -49,16 +54,40 @@ class EventTrace:
         *,
         secrets: Sequence[Secret | str] = (),
         clock: Callable[[], float] = time.time,
+        max_bytes: int = 0,
+        backups: int = 0,
     ) -> None:
         self._secrets = expand_secrets(secrets)
         self._clock = clock
+        self._max_bytes = max_bytes
+        self._backups = backups
+        self._size = 0
         self._file: IO[str] | None = None
         self.path: Path | None = None
         if path is not None and str(path) != "":
             self.path = Path(path)
             private_dir(self.path.parent)
             # Owner-only: the trace carries amounts, profits and the wallet's activity.
-            self._file = open(self.path, "a", encoding="utf-8", opener=private_opener)  # noqa: SIM115
+            self._open()
+
+    def _open(self) -> None:
+        assert self.path is not None
+        self._file = open(self.path, "a", encoding="utf-8", opener=private_opener)  # noqa: SIM115
+        self._size = self._file.tell()
+
+    def _rotate(self) -> None:
+        """``trace.jsonl`` → ``.1`` → … → ``.<backups>`` (the oldest dropped); a new file."""
+        assert self.path is not None and self._file is not None
+        self._file.close()
+        if self._backups <= 0:
+            self.path.unlink(missing_ok=True)
+        else:
+            for n in range(self._backups - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{n}")
+                if older.exists():
+                    older.replace(self.path.with_name(f"{self.path.name}.{n + 1}"))
+            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        self._open()
 
     @property
     def enabled(self) -> bool:
@@ -80,8 +109,15 @@ class EventTrace:
         line = json.dumps(scrub(record, self._secrets), ensure_ascii=False, separators=(",", ":"))
         if self._secrets:
             line = redact_text(line, self._secrets)
-        file.write(line + "\n")
+        data = line + "\n"
+        size = len(data.encode("utf-8")) if not data.isascii() else len(data)
+        if self._max_bytes and self._size and self._size + size > self._max_bytes:
+            self._rotate()
+            file = self._file
+            assert file is not None
+        file.write(data)
         file.flush()
+        self._size += size
 
     def close(self) -> None:
         if self._file is not None:
