@@ -18,7 +18,7 @@ from solders.transaction import VersionedTransaction
 
 from galileo._httpserver import Request, Response
 from galileo.sim._chain import BundleRecord, Chain, TxRejected
-from galileo.sim._constants import JITO_TIP_ACCOUNTS, MAX_PROCESSING_AGE_SLOTS, SYSTEM_PROGRAM_ID
+from galileo.sim._constants import JITO_TIP_ACCOUNTS, SYSTEM_PROGRAM_ID
 from galileo.sim._faults import RateLimiter
 from galileo.sim._rpc import RpcError, RpcFace, _config, _envelope, decode_wire
 
@@ -73,6 +73,10 @@ def tip_lamports(tx: VersionedTransaction) -> int:
             if to < len(keys) and keys[to] in _TIPS:
                 total += int.from_bytes(data[4:], "little")
     return total
+
+
+DROPPED_FAILED_AFTER_SLOTS = 2
+"""Slots after which a dropped (pending) bundle reports ``Failed``."""
 
 
 class JitoFace:
@@ -240,10 +244,12 @@ class JitoFace:
         return [entry]
 
     def _state(self, record: BundleRecord) -> str:
-        # A dropped bundle is pending until its transactions could no longer land.
+        # A dropped bundle lost the auction of the slot it was sent for: once that slot and
+        # the next have passed, every region has marked it failed (Jito's "Failed: all regions
+        # that received the bundle marked it failed"), long before its blockhash expires.
         if (
             record.state == "Pending"
-            and self.chain.slot - record.received_slot > MAX_PROCESSING_AGE_SLOTS
+            and self.chain.slot - record.received_slot > DROPPED_FAILED_AFTER_SLOTS
         ):
             return "Failed"
         return record.state
