@@ -11,12 +11,38 @@ EXT_STAMP := $(VENV)/.galileo-ext
 FAST_SOURCES := $(wildcard galileo/_fast/*.pyx galileo/_fast/*.pxd)
 RUN_ARGS ?= --duration 60
 
-.PHONY: run test check lint typecheck unit bench install build annotate clean
+.PHONY: run test check lint typecheck unit bench install build annotate clean ops-tools
 
 run: build
 	$(PY) -m galileo run $(RUN_ARGS)
 
-test: build lint typecheck unit
+test: build ops-tools lint typecheck unit
+
+# tests/ops runs a real Prometheus and promtool (Debian's prometheus package) and skips without
+# them. Install it once when apt-get exists and we are root or have password-less sudo
+# (~20 s with apt-get update); otherwise, or if apt fails, print a note and go on. A service
+# the package starts is stopped and disabled again: only the binaries are wanted.
+ops-tools:
+	@if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then \
+	  exit 0; \
+	fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "note: no apt-get: the Prometheus tests in tests/ops will be skipped"; exit 0; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "note: not root and no password-less sudo: the Prometheus tests in tests/ops will be skipped"; exit 0; \
+	fi; \
+	echo "installing Debian's prometheus package for tests/ops (apt-get)"; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60"; \
+	if timeout 120 $$apt update -qq >/dev/null \
+	  && timeout 180 $$apt install -y -qq --no-install-recommends prometheus >/dev/null; then \
+	  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then \
+	    $$sudo systemctl disable --now prometheus >/dev/null 2>&1 || true; \
+	  fi; \
+	else \
+	  echo "note: installing prometheus failed: the Prometheus tests in tests/ops will be skipped"; \
+	fi
 
 unit: build
 	$(PY) -m pytest -q -p no:cacheprovider

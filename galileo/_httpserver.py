@@ -321,7 +321,7 @@ class HttpServer:
             method=head.method.decode("ascii"),
             target=target,
             path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            query=_query(parts.query),
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head.headers},
             body=b"".join(chunks),
             client_host=peer[0],
@@ -374,3 +374,12 @@ class HttpServer:
             await stream.send_all(head + body + end)
             return True
         return False
+
+
+def _query(text: str) -> dict[str, str]:
+    """The query's parameters; a key repeated (``dexes=A&dexes=B``, how array parameters are
+    sent by generated clients) keeps every value, joined with ``","`` as the comma form is."""
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+    return query

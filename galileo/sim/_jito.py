@@ -44,11 +44,9 @@ _TIPS = frozenset(Pubkey.from_string(t) for t in JITO_TIP_ACCOUNTS)
 
 
 def bundle_id(signatures: list[str]) -> str:
-    """SHA-256 over the transactions' signatures (hex), like the block engine's ids."""
-    digest = hashlib.sha256()
-    for signature in signatures:
-        digest.update(signature.encode())
-    return digest.hexdigest()
+    """The block engine's bundle id: SHA-256 (hex) of the transactions' base58 signatures
+    joined with ``","``."""
+    return hashlib.sha256(",".join(signatures).encode()).hexdigest()
 
 
 def region_of(path: str) -> str | None:

@@ -74,7 +74,8 @@ def test_the_unit_is_hardened_by_systemd_analyze_security(tmp_path: Path) -> Non
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    found = re.search(r"Overall exposure level for galileo\.service: (\d+(?:\.\d+)?)", result.stdout)
+    exposure = r"Overall exposure level for galileo\.service: (\d+(?:\.\d+)?)"
+    found = re.search(exposure, result.stdout)
     assert found, result.stdout[-2000:]
     assert float(found.group(1)) <= MAX_EXPOSURE, result.stdout
 
@@ -84,7 +85,7 @@ def test_the_unit_runs_galileo_unprivileged_in_its_state_directory() -> None:
     assert one("ExecStart") == (
         f"{INSTALLED_PYTHON} -m galileo run --config /etc/galileo/galileo.toml"
     )
-    assert one("User") == "galileo" != "root"
+    assert one("User") == "galileo"
     assert one("StateDirectory") == "galileo"
     assert one("WorkingDirectory") == STATE_DIR
     assert one("ReadWritePaths") == STATE_DIR  # the state directory, nothing else
