@@ -20,26 +20,17 @@ from prometheus_client import CollectorRegistry
 from galileo._config import NetworkConfig
 from galileo._secret import Secret
 from galileo.model import (
-    BODY_PREVIEW,
     BadRequest,
-    LeaseKind,
     LegQuote,
     Malformed,
     MalformedBody,
-    NoRoute,
     Provider,
     QuoteError,
-    RateLimited,
-    ServerError,
     SwapInstructions,
-    Timeout,
-    TransportFailed,
 )
 from galileo.net import (
     HttpResponse,
     QuoteTransport,
-    TransportError,
-    TransportTimeout,
     ip_label,
     make_transport,
 )
@@ -49,8 +40,8 @@ from galileo.providers._dflow_wire import (
     parse_dflow_swap_instructions,
     quote_with_floor,
 )
-from galileo.providers._jupiter import _retry_after
 from galileo.providers._leg_metrics import LEG_QUOTE_STAGE, LegMetrics
+from galileo.providers._venue_http import json_error_fields, malformed, venue_request
 
 _log = logging.getLogger("galileo.dflow")
 
@@ -261,66 +252,29 @@ class DflowClient:
             deadline = trio.current_time() + self._timeout
         # Revealed here only, for the header: the key is kept (and shown) as a Secret.
         headers = ((API_KEY_HEADER, self._api_key.reveal()),) if self._api_key else ()
-        try:
-            response = await self._transport.request(
-                ip, method, target, body=body, headers=headers, deadline=deadline
-            )
-        except TransportTimeout as exc:
-            raise Timeout(f"dflow {what} timed out: {exc}", ip=ip) from exc
-        except TransportError as exc:
-            raise TransportFailed(f"dflow {what} failed ({exc.kind.value}): {exc}", ip=ip) from exc
-        status = response.status
-        if 200 <= status < 300:
-            return response
-        code, message = _error_fields(response.body)
-        kwargs: dict[str, Any] = {
-            "ip": ip,
-            "status": status,
-            "body": response.body,
-            "error_code": code,
-        }
-        text = f"dflow {what}: HTTP {status} {code} {message}".rstrip()
-        if status == 429:
-            raise RateLimited(text, retry_after=_retry_after(response), **kwargs)
-        if status >= 500:
-            raise ServerError(text, **kwargs)
-        if code in NO_ROUTE_CODES:
-            raise NoRoute(text, **kwargs)
-        raise BadRequest(text, **kwargs)
+        return await venue_request(
+            self._transport,
+            ip,
+            method,
+            target,
+            body=body,
+            headers=headers,
+            deadline=deadline,
+            what=f"dflow {what}",
+            no_route_codes=NO_ROUTE_CODES,
+            error_fields=_error_fields,
+        )
 
     def _malformed(
         self, ip: str, what: str, response: HttpResponse, exc: MalformedBody
     ) -> QuoteError:
-        _log.warning(
-            "malformed response",
-            extra={
-                "fields": {
-                    "provider": Provider.DFLOW.value,
-                    "endpoint": what,
-                    "ip": ip_label(ip),
-                    "ip_task_kind": (LeaseKind.QUOTE if what == "quote" else LeaseKind.SWAP).value,
-                    "status": response.status,
-                    "field": exc.field,
-                    "reason": exc.reason,
-                    "body": response.body[:BODY_PREVIEW].decode("utf-8", "replace"),
-                }
-            },
-        )
-        return Malformed(f"dflow {what}: {exc}", ip=ip, status=response.status, body=response.body)
+        error = malformed(_log, ip, what, response, exc, provider=Provider.DFLOW.value)
+        return Malformed(f"dflow {error}", ip=ip, status=response.status, body=response.body)
 
 
-def _error_fields(body: bytes) -> tuple[str, str]:
-    """``(code, message)`` of an error body: DFlow sends ``{msg, code}``; ``error`` is read
-    too (Jupiter-style gateways and the simulated world send it)."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return "", ""
-    if not isinstance(data, dict):
-        return "", ""
-    code = data.get("code")
-    message = data.get("msg", data.get("error"))
-    return (code if isinstance(code, str) else "", message if isinstance(message, str) else "")
+_error_fields = json_error_fields("code", "msg", "error")
+"""DFlow's error bodies are ``{msg, code}``; ``error`` is read too (Jupiter-style gateways
+and the simulated world send it)."""
 
 
 def _own(quote: LegQuote) -> DflowQuote:

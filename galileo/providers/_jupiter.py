@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote as _urlquote
@@ -18,22 +17,13 @@ from prometheus_client import CollectorRegistry, Counter
 
 from galileo._config import Config
 from galileo.model import (
-    BODY_PREVIEW,
-    BadRequest,
-    LeaseKind,
     LegQuote,
-    Malformed,
     MalformedBody,
-    NoRoute,
     Provider,
     QuoteError,
-    RateLimited,
-    ServerError,
     SwapInstructions,
-    Timeout,
-    TransportFailed,
 )
-from galileo.net import HttpResponse, QuoteTransport, TransportError, TransportTimeout, ip_label
+from galileo.net import HttpResponse, QuoteTransport, ip_label
 from galileo.obs import Recorder
 from galileo.providers._jupiter_wire import (
     Quote,
@@ -41,6 +31,7 @@ from galileo.providers._jupiter_wire import (
     leg_quote_with_floor,
     parse_swap_instructions,
 )
+from galileo.providers._venue_http import json_error_fields, malformed, venue_request
 
 _log = logging.getLogger("galileo.jupiter")
 
@@ -319,33 +310,19 @@ class JupiterClient:
         if deadline is None:
             deadline = trio.current_time() + self._timeout
         try:
-            response = await self._transport.request(
-                ip, method, target, body=body, deadline=deadline
+            return await venue_request(
+                self._transport,
+                ip,
+                method,
+                target,
+                body=body,
+                deadline=deadline,
+                what=what,
+                no_route_codes=_NO_ROUTE_CODES,
+                error_fields=_error_fields,
             )
-        except TransportTimeout as exc:
-            raise self._count(Timeout(f"{what} timed out: {exc}", ip=ip)) from exc
-        except TransportError as exc:
-            raise self._count(
-                TransportFailed(f"{what} failed ({exc.kind.value}): {exc}", ip=ip)
-            ) from exc
-        status = response.status
-        if 200 <= status < 300:
-            return response
-        error_code, message = _error_fields(response.body)
-        kwargs: dict[str, Any] = {
-            "ip": ip,
-            "status": status,
-            "body": response.body,
-            "error_code": error_code,
-        }
-        text = f"{what}: HTTP {status} {error_code} {message}".rstrip()
-        if status == 429:
-            raise self._count(RateLimited(text, retry_after=_retry_after(response), **kwargs))
-        if status >= 500:
-            raise self._count(ServerError(text, **kwargs))
-        if error_code in _NO_ROUTE_CODES:
-            raise self._count(NoRoute(text, **kwargs))
-        raise self._count(BadRequest(text, **kwargs))
+        except QuoteError as exc:
+            raise self._count(exc) from exc.__cause__
 
     def _count(self, error: QuoteError) -> QuoteError:
         self._metrics.errors.labels(ip_label(error.ip), error.kind.value).inc()
@@ -354,53 +331,11 @@ class JupiterClient:
     def _malformed(
         self, ip: str, what: str, response: HttpResponse, exc: MalformedBody
     ) -> QuoteError:
-        _log.warning(
-            "malformed response",
-            extra={
-                "fields": {
-                    "endpoint": what,
-                    "ip": ip_label(ip),
-                    "local_ip": ip_label(ip),
-                    "ip_task_kind": (LeaseKind.QUOTE if what == "quote" else LeaseKind.SWAP).value,
-                    "status": response.status,
-                    "field": exc.field,
-                    "reason": exc.reason,
-                    "body": response.body[:BODY_PREVIEW].decode("utf-8", "replace"),
-                }
-            },
-        )
-        return self._count(
-            Malformed(f"{what}: {exc}", ip=ip, status=response.status, body=response.body)
-        )
+        return self._count(malformed(_log, ip, what, response, exc))
 
 
-def _retry_after(response: HttpResponse) -> float | None:
-    """Seconds a 429 asks us to wait: ``retry-after-ms`` (milliseconds, sent by the simulated
-    world and some APIs) when present, else ``Retry-After`` in seconds; ``None`` when neither
-    is a number (an HTTP-date is not honoured: the doubling cooldown applies)."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = response.header(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value.strip()) / scale
-        except ValueError:
-            continue
-        if math.isfinite(seconds) and seconds >= 0:
-            return seconds
-    return None
-
-
-def _error_fields(body: bytes) -> tuple[str, str]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return "", ""
-    if not isinstance(data, dict):
-        return "", ""
-    code = data.get("errorCode")
-    message = data.get("error")
-    return (code if isinstance(code, str) else "", message if isinstance(message, str) else "")
+_error_fields = json_error_fields("errorCode", "error")
+"""Jupiter's error bodies: ``{"error": message, "errorCode": code}``."""
 
 
 def no_route_codes() -> Sequence[str]:
