@@ -20,10 +20,11 @@ it:
   until the bucket is empty, so the accepted rate over the whole interval would overestimate
   it and the pacer would need a cascade of cuts.
 * **Holding and probing.** Right after a cut the upstream's bucket is empty and a few 429s
-  are expected; in that interval only ``grace_share`` of them cuts again. At the hold point
-  the rate stays: every ``probe_after_s`` of clean, busy intervals the ceiling is raised by
-  ``probe_step``, so a limit that went up is found again without oscillating through 429s in
-  between.
+  are expected; in that interval only ``grace_share`` of them cuts again. Later, an interval
+  with a few 429s (fewer than ``limited_share``) eases the ceiling down by ``ease_step``: the
+  measured ceiling was a little high. Otherwise the rate stays at the hold point: every
+  ``probe_after_s`` of clean, busy intervals the ceiling is raised by ``probe_step``, so a
+  limit that went up is found again without oscillating through 429s in between.
 
 A 429 answer to a request sent before the pacer last cut its rate was already on the wire;
 it does not count again. ``max_rps`` (> 0) is an explicit ceiling the learned rate never
@@ -68,6 +69,9 @@ class PacingPolicy:
     """Seconds of clean, busy answers at the hold point before the ceiling is probed."""
     probe_step: float = 0.1
     """A probe raises the ceiling by this share."""
+    ease_step: float = 0.02
+    """An interval at the hold point with a few 429s (fewer than ``limited_share``) lowers
+    the ceiling by this share."""
     measure_s: float = 0.25
     """A limited interval is measured for at least this long after its first 429..."""
     measure_answers: int = 30
@@ -264,8 +268,16 @@ class Pacer:
             self._reacted_at = now
             self._grace = True
         else:
-            self._grace = False
-            if active > 0 and self._granted >= p.utilization * self.rate * active:
+            grace, self._grace = self._grace, False
+            if self._limited and self.ceiling is not None and not grace:
+                # A few 429s at the hold point (too few to be a new limit): the ceiling is a
+                # little high — a limiter's burst, or answers bunched by a busy CPU, inflated
+                # its measurement. Ease off a notch rather than sit on the edge.
+                self.ceiling = max(p.min_rps, self.ceiling * (1.0 - p.ease_step))
+                self.rate = self._clamp(p.hold * self.ceiling)
+                self._clean_busy_s = 0.0
+                self._reacted_at = now
+            elif active > 0 and self._granted >= p.utilization * self.rate * active:
                 self._grow(active)
         self._interval_start = now
         self._granted = 0

@@ -5,27 +5,17 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 import trio
 import trio.lowlevel
 
-from galileo.ledger import LEDGER_STAGE, AsyncLedger, Ledger
+from galileo.ledger import LEDGER_STAGE, AsyncLedger, Ledger, LedgerValueError
 from galileo.model import AttemptStatus
 from galileo.obs import Recorder
 
 
-class StageLog(Recorder):
-    """A Recorder that only lists what it was told to observe."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.observed: list[tuple[str, float]] = []
-
-    def observe(self, name: str, seconds: float, **labels: str) -> None:
-        self.observed.append((name, seconds))
-
-
 async def test_concurrent_tasks_write_every_attempt_once(ledger: Ledger) -> None:
-    recorder = StageLog()
+    recorder = Recorder()
     aledger = AsyncLedger(ledger, recorder=recorder)
 
     async def attempt(i: int) -> None:
@@ -47,8 +37,20 @@ async def test_concurrent_tasks_write_every_attempt_once(ledger: Ledger) -> None
         got = await aledger.get(f"opp-{i}")
         assert got is not None
         assert (got.status, got.realised_lamports) == (AttemptStatus.LANDED, i)
-    assert len(recorder.observed) == 20 * 5 + 20
-    assert {name for name, _ in recorder.observed} == {LEDGER_STAGE}
+    timed = recorder.summary()["stages"][LEDGER_STAGE]["total"]
+    assert (timed["count"], timed["errors"]) == (20 * 5 + 20, 0)  # every call timed, none failed
+
+
+async def test_a_failing_call_counts_as_a_ledger_write_error(ledger: Ledger) -> None:
+    recorder = Recorder()
+    aledger = AsyncLedger(ledger, recorder=recorder)
+
+    with pytest.raises(LedgerValueError):
+        await aledger.plan(
+            "opp", base_mint="So1", intermediate_mint="X", size=2**70, expected_profit=0
+        )
+
+    assert recorder.summary()["stages"][LEDGER_STAGE]["total"]["errors"] == 1
 
 
 async def test_writes_from_one_task_reach_sqlite_in_order(ledger: Ledger) -> None:

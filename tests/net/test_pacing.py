@@ -152,3 +152,21 @@ def test_requests_paced_together_and_given_back() -> None:
     assert pacer.delay(0.0, 2) == pytest.approx(0.2)
     pacer.refund(1)  # the second leg was not sent
     assert pacer.delay(0.1, 2) == 0
+
+
+def test_a_trickle_of_429s_at_the_hold_point_eases_the_ceiling_down() -> None:
+    policy = PacingPolicy()
+    pacer = Pacer(policy, now=0.0)
+    pacer.slow_start = False
+    pacer.ceiling = 210.0  # measured a little above the real limit
+    pacer.rate = policy.hold * 210.0
+    now = 0.0
+    for i in range(400):  # one 429 in every 100 answers: 1 %, below limited_share
+        now += 0.005
+        if i % 100 == 50:
+            pacer.on_rate_limited(now, sent_at=now)
+        else:
+            pacer.on_accepted(now)
+    assert pacer.ceiling is not None
+    assert 210.0 * (1 - policy.ease_step) ** 4 <= pacer.ceiling < 210.0
+    assert pacer.rate == pytest.approx(policy.hold * pacer.ceiling)
