@@ -11,7 +11,7 @@ EXT_STAMP := $(VENV)/.galileo-ext
 FAST_SOURCES := $(wildcard galileo/_fast/*.pyx galileo/_fast/*.pxd)
 RUN_ARGS ?= --duration 60
 
-.PHONY: run test check lint typecheck unit bench install build annotate clean ops-tools
+.PHONY: run test check lint typecheck unit acceptance bench install build annotate clean ops-tools
 
 run: build
 	$(PY) -m galileo run $(RUN_ARGS)
@@ -45,7 +45,13 @@ ops-tools:
 	fi
 
 unit: build
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m "not acceptance"
+
+# The measured acceptance figures (multi-IP pacing at R = 40 and 200, Jupiter restarts, an IP
+# leaving, lander scaling, the status-server flood): rates over 10-20 s runs that need the
+# machine to themselves, printed (-s) as they are measured. Not part of make test.
+acceptance: build
+	$(PY) -m pytest -q -p no:cacheprovider -m acceptance -s
 
 lint: $(DEPS_STAMP)
 	$(PY) -m ruff check galileo tests benches tools

@@ -130,7 +130,7 @@ async def test_a_second_run_on_the_same_chain_prepares_nothing_and_status_shows_
         summaries: list[dict[str, Any]] = []
         preps = []
         for name in ("first", "second"):
-            app = App(external_config(tmp_path, world, name), RunOptions(duration_s=8))
+            app = App(external_config(tmp_path, world, name), RunOptions(duration_s=6))
             summaries.append(await app.run())
             assert app.pipeline is not None
             preps.append(app.pipeline.wallet_prep)
@@ -198,7 +198,7 @@ async def test_galileo_run_signs_from_an_encrypted_keystore_and_refuses_a_wrong_
 
     summary_path = tmp_path / "summary.json"
     ran = await galileo(
-        "run", "-c", str(config), "--duration", "12", "--summary-json", str(summary_path),
+        "run", "-c", str(config), "--duration", "8", "--summary-json", str(summary_path),
         cwd=tmp_path, env=env,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr

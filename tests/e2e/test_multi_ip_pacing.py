@@ -18,6 +18,7 @@ DURATION_S = 20.0
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 @pytest.mark.parametrize("limit", [40.0, 200.0])
 async def test_each_ip_learns_a_limit_it_is_not_told(
     tmp_path: Path, limit: float, record_property: Callable[[str, object], None]
@@ -35,6 +36,7 @@ async def test_each_ip_learns_a_limit_it_is_not_told(
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 async def test_quoting_pauses_while_jupiter_restarts_and_resumes_when_ready(
     tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
@@ -48,6 +50,7 @@ async def test_quoting_pauses_while_jupiter_restarts_and_resumes_when_ready(
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 async def test_an_ip_that_leaves_the_inventory_is_cancelled_alone_and_comes_back(
     tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:

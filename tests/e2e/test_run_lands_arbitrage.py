@@ -57,11 +57,11 @@ async def test_runs_sharing_a_state_directory_each_reconcile_and_never_share_a_r
 ) -> None:
     # A dry run, then two live runs (the second with another seed), in one state directory.
     dry = quiet_config(tmp_path, seed=11)
-    await App(dry, RunOptions(duration_s=4, dry_run=True), out=io.StringIO()).run()
+    await App(dry, RunOptions(duration_s=3, dry_run=True), out=io.StringIO()).run()
     summaries = []
     for seed in (11, 29):
         config = quiet_config(tmp_path, seed=seed)
-        summaries.append(await App(config, RunOptions(duration_s=8), out=io.StringIO()).run())
+        summaries.append(await App(config, RunOptions(duration_s=6), out=io.StringIO()).run())
 
     for summary in summaries:
         assert summary["wallet_delta_lamports"] is not None

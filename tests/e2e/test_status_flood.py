@@ -13,6 +13,7 @@ from tests.e2e.status_flood import measure
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 async def test_a_status_server_flood_takes_under_5_percent_of_the_loop(tmp_path: Path) -> None:
     figures = await measure(tmp_path, rounds=1)
 

@@ -87,6 +87,7 @@ async def _offer(landers: Landers, txs: list[BuiltTx], start: float, tally: Tall
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 async def test_four_source_ips_send_at_least_three_times_as_many_jito_bundles_as_one(
     tmp_path: Path, clients: HttpxClients
 ) -> None:
