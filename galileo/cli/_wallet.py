@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from galileo._secret import Secret, redact_value
 from galileo.cli._common import (
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from galileo._config import Config
     from galileo.net import JsonRpcClient
     from galileo.tx import Wallet, WalletPrep, WalletStatus
+
+T = TypeVar("T")
 
 _LAMPORTS_PER_SOL = 1_000_000_000
 
@@ -165,6 +168,23 @@ def _file_pubkey(path: str, config: Config) -> str:
     return Wallet.load(path, allow_insecure=allow).pubkey_str
 
 
+def _on_chain(config: Config, work: Callable[[JsonRpcClient], Awaitable[T]]) -> T:
+    """Run ``work`` with the configured RPC (checked to answer first), closed afterwards."""
+    import trio
+
+    from galileo.net import JsonRpcClient
+
+    async def run() -> T:
+        rpc = JsonRpcClient(Secret(_rpc_url(config)))
+        try:
+            await _reachable(rpc)
+            return await work(rpc)
+        finally:
+            await rpc.aclose()
+
+    return trio.run(run)
+
+
 async def _reachable(rpc: JsonRpcClient) -> None:
     """One call, not retried: an RPC that is not there fails at once (one line, exit 1)."""
     from galileo._errors import StartupError
@@ -210,22 +230,14 @@ def _status(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_USAGE
     owner = _owner(config)
-    import trio
-
     from galileo._wallet_setup import api_mints, wallet_plan
-    from galileo.net import JsonRpcClient
     from galileo.tx import wallet_status
 
-    async def read() -> WalletStatus:
-        rpc = JsonRpcClient(Secret(_rpc_url(config)))
-        try:
-            await _reachable(rpc)
-            tokens = await api_mints(config, _ApiTokens(_jupiter_url(config)))
-            return await wallet_status(rpc, owner, wallet_plan(config, tokens).mints)
-        finally:
-            await rpc.aclose()
+    async def read(rpc: JsonRpcClient) -> WalletStatus:
+        tokens = await api_mints(config, _ApiTokens(_jupiter_url(config)))
+        return await wallet_status(rpc, owner, wallet_plan(config, tokens).mints)
 
-    status = trio.run(read)
+    status = _on_chain(config, read)
     target = _target(config)
     if args.json:
         print(
@@ -260,22 +272,12 @@ def _prepare(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_USAGE
     wallet = _load_wallet(config)
-    import trio
-
     from galileo._wallet_setup import prepare_for_run
-    from galileo.net import JsonRpcClient
 
-    async def prepare() -> WalletPrep:
-        rpc = JsonRpcClient(Secret(_rpc_url(config)))
-        try:
-            await _reachable(rpc)
-            return await prepare_for_run(
-                config, rpc, wallet, tokens=_ApiTokens(_jupiter_url(config))
-            )
-        finally:
-            await rpc.aclose()
+    async def prepare(rpc: JsonRpcClient) -> WalletPrep:
+        return await prepare_for_run(config, rpc, wallet, tokens=_ApiTokens(_jupiter_url(config)))
 
-    prep = trio.run(prepare)
+    prep = _on_chain(config, prepare)
     if args.json:
         print(json.dumps(prep.as_dict()))
         return EXIT_OK
@@ -305,22 +307,14 @@ def _unwrap(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_USAGE
     wallet = _load_wallet(config)
-    import trio
-
-    from galileo.net import JsonRpcClient
     from galileo.tx import unwrap_sol
 
-    async def unwrap() -> int | None:
-        rpc = JsonRpcClient(Secret(_rpc_url(config)))
-        try:
-            await _reachable(rpc)
-            return await unwrap_sol(
-                rpc, wallet, cu_price=config.execution.compute_unit_price_micro_lamports
-            )
-        finally:
-            await rpc.aclose()
+    async def unwrap(rpc: JsonRpcClient) -> int | None:
+        return await unwrap_sol(
+            rpc, wallet, cu_price=config.execution.compute_unit_price_micro_lamports
+        )
 
-    unwrapped = trio.run(unwrap)
+    unwrapped = _on_chain(config, unwrap)
     if args.json:
         print(json.dumps({"unwrapped_lamports": unwrapped}))
     elif unwrapped is None:
